@@ -1,0 +1,1 @@
+"""Ping matrices: probe commands and their parsers, the engine that runs them, and reports."""
