@@ -1,0 +1,294 @@
+"""Ping probes: command builders, parsers on real and hand-written output, and simulator round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_dir, shared_files
+from labkit.matrix.ping import (
+    PingParseError,
+    fping_command,
+    parse_fping,
+    parse_ping,
+    ping_command,
+)
+from labkit.transport.simping import render_fping, render_ping, render_ping_error
+
+DATA = Path(__file__).parent / "data"
+
+# --- real outputs (jc's test corpus, MIT) -------------------------------------------------------
+
+CORPUS = "corpora/ping-outputs"
+# Only outputs with a non-streaming sibling .json (x.out -> x.json) carry jc's expected parse.
+CORPUS_FILES = [p for p in shared_files(CORPUS, "*/*.out") if p.with_suffix(".json").is_file()]
+
+# Which parse_ping family reads each directory. iputils (CentOS, Fedora, Ubuntu) is "linux".
+# Alpine is busybox. FreeBSD and macOS are not labkit guest families, but their ping prints the
+# same BSD-derived summary as busybox ("N packets received", "round-trip min/avg/..."), and jc
+# reads both the same way, so they run as "busybox": every file in the corpus passes, none is
+# excluded. A new directory must be mapped here explicitly rather than silently skipped.
+CORPUS_FAMILY = {
+    "centos-7.7": "linux",
+    "fedora32": "linux",
+    "ubuntu-18.04": "linux",
+    "alpine-linux-3.13": "busybox",
+    "freebsd12": "busybox",
+    "osx-10.14.6": "busybox",
+}
+
+
+def test_corpus_present():
+    assert any(shared_dir(CORPUS).glob("*/*.out"))
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CORPUS_FILES])
+def test_corpus_output_parses_as_jc_expects(path: Path):
+    family = CORPUS_FAMILY.get(path.parent.name)
+    assert family is not None, f"map corpus directory {path.parent.name!r} to an OS family in CORPUS_FAMILY"
+    expected = json.loads(path.with_suffix(".json").read_text())
+    text = path.read_text()
+    if expected.get("packets_transmitted") is None:
+        with pytest.raises(PingParseError):
+            parse_ping(text, family)
+        return
+    stats = parse_ping(text, family)
+    assert stats.transmitted == expected["packets_transmitted"]
+    assert stats.received == expected["packets_received"]
+    assert stats.loss_pct == expected["packet_loss_percent"]
+    assert stats.rtt_avg_ms == expected.get("round_trip_ms_avg")
+    assert stats.duplicates == (expected.get("duplicates") or 0)
+    assert stats.reachable == (expected["packets_received"] > 0)
+
+
+# --- hand-written Linux / busybox cases ---------------------------------------------------------
+
+IPUTILS_UNREACHABLE = """PING 10.20.0.5 (10.20.0.5) 56(84) bytes of data.
+From 10.0.0.1 icmp_seq=1 Destination Host Unreachable
+From 10.0.0.1 icmp_seq=2 Destination Host Unreachable
+From 10.0.0.1 icmp_seq=3 Destination Host Unreachable
+
+--- 10.20.0.5 ping statistics ---
+4 packets transmitted, 0 received, +3 errors, 100% packet loss, time 3055ms
+pipe 3
+"""
+
+
+def test_iputils_unreachable_from_gateway_is_not_a_reply():
+    stats = parse_ping(IPUTILS_UNREACHABLE, "linux")
+    assert (stats.transmitted, stats.received, stats.loss_pct, stats.rtt_avg_ms) == (4, 0, 100.0, None)
+    assert not stats.reachable
+
+
+@pytest.mark.parametrize(
+    "family, text, fragment",
+    [
+        ("linux", "ping: connect: Network is unreachable\n", "Network is unreachable"),
+        ("busybox", "PING 10.0.0.2 (10.0.0.2): 56 data bytes\nping: sendto: Network is unreachable\n",
+         "sendto: Network is unreachable"),
+        ("linux", "", "no output"),
+        ("linux", "PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.\n"
+                  "64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.5 ms\n", "PING 10.0.0.2"),
+        ("linux", (DATA / "windows-success.txt").read_text(), "Pinging 192.168.10.20"),
+    ],
+    ids=["connect-unreachable", "busybox-sendto", "empty", "killed-before-summary", "windows-text-as-linux"],
+)
+def test_output_without_statistics_is_a_probe_error(family, text, fragment):
+    with pytest.raises(PingParseError, match="no ping statistics") as info:
+        parse_ping(text, family)
+    assert fragment in str(info.value)
+
+
+# --- Windows (hand-written, after Microsoft's documented ping.exe output) -----------------------
+
+# fixture -> (transmitted, received, loss_pct, rtt_avg_ms). "time<1ms" counts as 0 ms.
+WINDOWS_FIXTURES = {
+    "windows-success.txt": (4, 4, 0.0, 0.25),
+    "windows-timeout.txt": (4, 0, 100.0, None),
+    # Windows says "Received = 4, Lost = 0": every reply is the gateway's ICMP error.
+    "windows-unreachable.txt": (4, 0, 100.0, None),
+    # Windows says "Received = 3": one of those is the gateway's error, not the target's reply.
+    "windows-mixed.txt": (4, 2, 50.0, 3.0),
+    "windows-ipv6-crlf.txt": (3, 2, 100 / 3, 2.0),
+}
+
+
+@pytest.mark.parametrize("name", list(WINDOWS_FIXTURES), ids=list(WINDOWS_FIXTURES))
+def test_windows_fixture(name):
+    stats = parse_ping((DATA / name).read_bytes().decode(), "windows")  # bytes: keep CRLF as ping.exe wrote it
+    transmitted, received, loss, avg = WINDOWS_FIXTURES[name]
+    assert (stats.transmitted, stats.received) == (transmitted, received)
+    assert stats.loss_pct == pytest.approx(loss, abs=0.001)
+    assert stats.rtt_avg_ms == (None if avg is None else pytest.approx(avg, abs=0.001))
+    assert stats.reachable == (received > 0)
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [("windows-general-failure.txt", "General failure"), ("windows-unknown-host.txt", "could not find host")],
+    ids=["general-failure", "unknown-host"],
+)
+def test_windows_probe_errors(name, fragment):
+    with pytest.raises(PingParseError) as info:
+        parse_ping((DATA / name).read_text(), "windows")
+    assert fragment in str(info.value)
+
+
+# --- simulator round trips ----------------------------------------------------------------------
+
+FAMILIES = ["linux", "busybox", "windows"]
+PATTERNS = {
+    "all-replies": [0.5, 1.25, 12.5],
+    "none": [None, None, None],
+    "partial": [0.25, None, 3.0, None],
+    "first-lost": [None, 0.8],
+    "slow-single": [150.0],
+}
+ADDRESSES = {"v4": "10.0.0.2", "v6": "2001:db8::2"}
+
+
+def expected_loss(family: str, sent: int, received: int) -> float:
+    if family == "busybox":
+        return (sent - received) * 100 // sent  # busybox prints whole percent, rounded down
+    return (sent - received) * 100 / sent  # iputils prints %g; Windows loss is recomputed by the parser
+
+
+def expected_avg(family: str, replies: list[float]) -> float | None:
+    if not replies:
+        return None
+    if family == "windows":
+        replies = [float(int(r)) for r in replies]  # ping.exe prints whole milliseconds
+    return sum(replies) / len(replies)
+
+
+@pytest.mark.parametrize("addr", list(ADDRESSES), ids=list(ADDRESSES))
+@pytest.mark.parametrize("gateway", [None, "10.0.0.1"], ids=["silent", "unreachable-from"])
+@pytest.mark.parametrize("pattern", list(PATTERNS), ids=list(PATTERNS))
+@pytest.mark.parametrize("family", FAMILIES, ids=FAMILIES)
+def test_render_then_parse_round_trip(family, pattern, gateway, addr):
+    rtts = PATTERNS[pattern]
+    address = ADDRESSES[addr]
+    status, stdout, stderr = render_ping(family, address, rtts, unreachable_from=gateway)
+    stats = parse_ping(stdout, family)
+    replies = [r for r in rtts if r is not None]
+    assert (stats.transmitted, stats.received) == (len(rtts), len(replies))
+    assert stats.loss_pct == pytest.approx(expected_loss(family, len(rtts), len(replies)), abs=0.001)
+    avg = expected_avg(family, replies)
+    assert stats.rtt_avg_ms == (None if avg is None else pytest.approx(avg, abs=0.001))
+    # Windows exits 0 on any "Reply from", even a gateway's "Destination host unreachable".
+    any_reply_line = bool(replies) or (family == "windows" and gateway is not None and None in rtts)
+    assert status == (0 if any_reply_line else 1)
+    assert stderr == ""
+
+
+@pytest.mark.parametrize(
+    "rtts, status",
+    [([0.5, 0.6], 0), ([0.5, None], 1), ([None, None], 1)],
+    ids=["all", "partial", "none"],
+)
+def test_iputils_with_deadline_exits_1_when_any_probe_is_lost(rtts, status):
+    assert render_ping("linux", "10.0.0.2", rtts, deadline=True)[0] == status
+
+
+@pytest.mark.parametrize(
+    "family, message, status",
+    [
+        ("linux", "connect: Network is unreachable", 2),
+        ("busybox", "sendto: Network is unreachable", 1),
+        ("windows", "Ping request could not find host srv99. Please check the name and try again.", 1),
+    ],
+    ids=FAMILIES,
+)
+def test_rendered_probe_error_is_a_parse_error(family, message, status):
+    code, stdout, stderr = render_ping_error(family, message)
+    assert code == status
+    with pytest.raises(PingParseError) as info:
+        parse_ping(stdout + stderr, family)
+    assert message.split(". ")[0] in str(info.value)
+
+
+# Times chosen within fping's printed precision (about three significant digits).
+FPING_CASES = {
+    "all-reachable": {"10.0.0.1": [0.045, 0.05], "10.0.0.3": [12.5, 150.0]},
+    "some-unreachable": {"10.0.0.1": [1.25, None], "10.0.0.22": [None, None], "2001:db8::5": [0.3, 0.5]},
+    "none-reachable": {"10.0.0.22": [None, None, None]},
+}
+
+
+@pytest.mark.parametrize("case", list(FPING_CASES), ids=list(FPING_CASES))
+def test_fping_round_trip(case):
+    results = FPING_CASES[case]
+    status, stdout, stderr = render_fping(results)
+    assert stdout == ""
+    parsed = parse_fping(stderr)
+    assert set(parsed) == set(results)
+    for addr, rtts in results.items():
+        replies = [r for r in rtts if r is not None]
+        stats = parsed[addr]
+        assert (stats.transmitted, stats.received) == (len(rtts), len(replies))
+        assert stats.loss_pct == pytest.approx((len(rtts) - len(replies)) * 100 / len(rtts), abs=0.001)
+        avg = sum(replies) / len(replies) if replies else None
+        assert stats.rtt_avg_ms == (None if avg is None else pytest.approx(avg, abs=0.001))
+    assert status == (0 if all(any(r is not None for r in v) for v in results.values()) else 1)
+
+
+def test_fping_ignores_lines_that_are_not_per_target_results():
+    text = ("ICMP Host Unreachable from 10.0.0.1 for ICMP Echo sent to 10.0.0.22\n"
+            "10.0.0.1  : 0.05 0.07 -\n"
+            "10.0.0.22 : - - -\n")
+    parsed = parse_fping(text)
+    assert set(parsed) == {"10.0.0.1", "10.0.0.22"}
+    assert parsed["10.0.0.1"].received == 2
+    assert parsed["10.0.0.1"].rtt_avg_ms == pytest.approx(0.06)
+    assert not parsed["10.0.0.22"].reachable
+
+
+# --- command builders ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "family, address, count, timeout, command",
+    [
+        ("linux", "10.0.0.2", 3, 0.5, "ping -n -c 3 -W 1 -w 4 10.0.0.2"),
+        ("linux", "2001:db8::2", 2, 2.5, "ping -n -c 2 -W 3 -w 7 2001:db8::2"),
+        ("busybox", "10.0.0.2", 3, 2.2, "ping -c 3 -W 3 10.0.0.2"),
+        ("windows", "10.0.0.2", 4, 0.5, "ping -n 4 -w 500 10.0.0.2"),
+        ("windows", "fe80::1%12", 1, 1, "ping -n 1 -w 1000 fe80::1%12"),
+    ],
+    ids=["linux-v4", "linux-v6", "busybox", "windows-v4", "windows-v6-zone"],
+)
+def test_ping_command(family, address, count, timeout, command):
+    assert ping_command(family, address, count, timeout) == command
+
+
+def test_fping_command():
+    assert fping_command(["10.0.0.1", "2001:db8::5"], 3, 0.5) == "fping -q -C 3 -t 500 -r 0 10.0.0.1 2001:db8::5"
+
+
+HOSTILE = ["1.2.3.4; reboot", "$(x)", "", "10.0.0.1 && id", "10.0.0.1\nreboot", "fe80::1%x;reboot", "host.example"]
+
+
+@pytest.mark.parametrize("address", HOSTILE, ids=["semicolon", "subshell", "empty", "and", "newline", "zone", "name"])
+@pytest.mark.parametrize("builder", [*FAMILIES, "fping"])
+def test_command_builders_reject_anything_but_an_address(builder, address):
+    with pytest.raises(ValueError):
+        if builder == "fping":
+            fping_command(["10.0.0.1", address], 1, 1.0)
+        else:
+            ping_command(builder, address, 1, 1.0)
+
+
+@pytest.mark.parametrize(
+    "count, timeout",
+    [(0, 1.0), (True, 1.0), ("3", 1.0), (3, 0), (3, float("nan")), (3, "1")],
+    ids=["zero-count", "bool-count", "str-count", "zero-timeout", "nan-timeout", "str-timeout"],
+)
+def test_command_builders_reject_bad_numbers(count, timeout):
+    with pytest.raises(ValueError):
+        ping_command("linux", "10.0.0.2", count, timeout)
+
+
+def test_unknown_family_is_rejected():
+    with pytest.raises(ValueError):
+        ping_command("solaris", "10.0.0.2", 1, 1.0)  # type: ignore[arg-type]
