@@ -1,0 +1,245 @@
+"""The `labkit` command: arguments in, one library call, a report out. Nothing else lives here.
+
+Exit status: 0 all steps succeeded and every expected cell held; 1 a step failed or a cell did not
+hold; 2 bad input or usage (nothing was touched).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from labkit.errors import InputError, InputErrors, LabkitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Drive VMware network labs and check them against a model of VMware networking.")
+lab_app = typer.Typer(no_args_is_help=True, help="Build, show and tear down a local lab (netns backend).")
+
+InventoryOpt = Annotated[Optional[Path], typer.Option("-i", "--inventory", help="inventory YAML file")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="sim (default), netns, vsphere, workstation")]
+JsonOpt = Annotated[Optional[Path], typer.Option("--json", help="write the JSON report here")]
+JunitOpt = Annotated[Optional[Path], typer.Option("--junit", help="write a JUnit XML report here")]
+
+
+def _fail_input(exc: InputError) -> None:
+    errors = exc.errors if isinstance(exc, InputErrors) else [exc]
+    for err in errors:
+        typer.echo(f"error: {InputError.__str__(err)}", err=True)
+    raise typer.Exit(2)
+
+
+def _console():
+    from labkit.matrix.report import make_console
+
+    return make_console()
+
+
+def _write_reports(run, json_path: Path | None, junit_path: Path | None) -> None:
+    from labkit.matrix.report import write_json, write_junit
+
+    if json_path:
+        write_json(run, json_path)
+    if junit_path:
+        write_junit(run, junit_path)
+
+
+@app.command()
+def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
+        inventory: InventoryOpt = None, backend: BackendOpt = None,
+        json: JsonOpt = None, junit: JunitOpt = None,
+        workers: Annotated[int, typer.Option(min=1, max=256, help="VMs or sources handled at once")] = 8) -> None:
+    """Run a playbook's steps and report every step and matrix."""
+    from labkit.backends import open_lab
+    from labkit.matrix.report import render_run
+    from labkit.playbook import load_checked
+    from labkit.runner import run_playbook
+
+    try:
+        pb, inv = load_checked(playbook, inventory)
+        lab = open_lab(inv, backend)
+    except InputError as exc:
+        _fail_input(exc)
+    console = _console()
+    try:
+        with console.status(f"running {pb.name}") as status:
+            result = run_playbook(pb, lab, progress=lambda msg: status.update(msg), workers=workers)
+    finally:
+        lab.close()
+    render_run(result, console)
+    _write_reports(result, json, junit)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbook files")]) -> None:
+    """Validate inventories and playbooks (a playbook together with its inventory); touch nothing."""
+    from labkit.inventory import load_inventory
+    from labkit.playbook import load_checked
+    from labkit.yamlsrc import load
+
+    bad = False
+    for path in files:
+        try:
+            src = load(path)
+            if isinstance(src.data, dict) and "steps" in src.data:
+                load_checked(path)
+            else:
+                load_inventory(path)
+            typer.echo(f"ok: {path}")
+        except InputError as exc:
+            bad = True
+            for err in (exc.errors if isinstance(exc, InputErrors) else [exc]):
+                typer.echo(f"error: {InputError.__str__(err)}", err=True)
+    raise typer.Exit(2 if bad else 0)
+
+
+def _default_refs(inv) -> tuple[list[str], list[str]]:
+    sources = ["host", *inv.vm_names]
+    targets = ["host", *[f"host.{n}" for n, net in inv.networks.items() if net.host_adapter],
+               *[f"{n}.gateway" for n, net in inv.networks.items() if net.gateway],
+               "router", *inv.externals, *inv.vm_names]
+    return sources, targets
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v for item in values for v in item.split(",") if v]
+
+
+def _matrix_spec(inv, sources, targets, count=2, timeout=1.0):
+    from labkit.model import PingMatrix
+    from labkit.playbook import endpoint_problem
+
+    dsrc, dtgt = _default_refs(inv)
+    sources, targets = _split(sources) or dsrc, _split(targets) or dtgt
+    for ref in sources + targets:
+        why = endpoint_problem(ref, inv)
+        if why:
+            raise InputError(why, field="--sources/--targets")
+    return PingMatrix(sources=sources, targets=targets, count=count, timeout=timeout, expect="model")
+
+
+@app.command()
+def predict(inventory: InventoryOpt = None,
+            sources: Annotated[Optional[list[str]], typer.Option("--sources")] = None,
+            targets: Annotated[Optional[list[str]], typer.Option("--targets")] = None,
+            json: JsonOpt = None) -> None:
+    """The model's matrix for the lab as the inventory describes it (no hypervisor is touched)."""
+    from labkit.hypervisor.sim import SimWorld
+    from labkit.matrix.report import render_run
+    from labkit.matrix.result import Cell, MatrixResult, Observation, RunResult, StepResult
+    from labkit.predict import conflicts, ping
+    from labkit.topology import Topology
+
+    inv = _inventory_or_exit(inventory)
+    try:
+        spec = _matrix_spec(inv, sources, targets)
+    except InputError as exc:
+        _fail_input(exc)
+    topo = Topology(SimWorld(inv).state)
+    cells = []
+    for src in spec.sources:
+        node = topo.resolve(src).node
+        for ref in spec.targets:
+            if ref == src:
+                continue
+            t = topo.resolve(ref)
+            v = ping(topo, node, t)
+            obs = Observation(v.expectation or "error", reason=v.reason, via="model")
+            cells.append(Cell(src, ref, str(t.address) if t.address else None, None, obs, v.reason))
+    step = StepResult("prediction", "predict", matrix=MatrixResult("prediction", spec.sources, spec.targets, cells))
+    result = RunResult(inv.lab, "model", [step])
+    console = _console()
+    render_run(result, console)
+    for c in conflicts(topo):
+        console.print(f"address conflict: {c}")
+    _write_reports(result, json, None)
+
+
+def _inventory_or_exit(path: Path | None):
+    from labkit.inventory import load_inventory
+
+    if path is None:
+        typer.echo("error: --inventory/-i is required", err=True)
+        raise typer.Exit(2)
+    try:
+        return load_inventory(path)
+    except InputError as exc:
+        _fail_input(exc)
+
+
+@app.command()
+def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
+           sources: Annotated[Optional[list[str]], typer.Option("--sources")] = None,
+           targets: Annotated[Optional[list[str]], typer.Option("--targets")] = None,
+           count: Annotated[int, typer.Option(min=1, max=100)] = 2,
+           timeout: Annotated[float, typer.Option(min=0.1, max=60)] = 1.0,
+           json: JsonOpt = None, junit: JunitOpt = None) -> None:
+    """Ping every source against every target now, compared with the model."""
+    from labkit.backends import open_lab
+    from labkit.matrix.report import render_run
+    from labkit.model import Step
+    from labkit.runner import run_step
+    from labkit.matrix.result import RunResult
+
+    inv = _inventory_or_exit(inventory)
+    try:
+        spec = _matrix_spec(inv, sources, targets, count, timeout)
+        lab = open_lab(inv, backend)
+    except InputError as exc:
+        _fail_input(exc)
+    try:
+        step = run_step(Step(name="matrix", kind="ping_matrix", spec=spec), lab)
+    finally:
+        lab.close()
+    result = RunResult(inv.lab, lab.backend, [step])
+    render_run(result, _console())
+    _write_reports(result, json, junit)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("set-mode")
+def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Argument()],
+             inventory: InventoryOpt = None, backend: BackendOpt = None,
+             adapter: Annotated[str, typer.Option("--adapter", help="index, interface or label")] = "0") -> None:
+    """Move one VM adapter to the network that MODE names in the inventory."""
+    from labkit.backends import open_lab
+    from labkit.runner import _adapter
+
+    inv = _inventory_or_exit(inventory)
+    if vm not in inv.vm_names:
+        _fail_input(InputError(f"unknown VM {vm!r} (known: {', '.join(inv.vm_names)})", field="VM"))
+    if mode not in inv.networks:
+        _fail_input(InputError(f"unknown mode {mode!r} (known: {', '.join(inv.networks)})", field="MODE"))
+    ref: str | int = int(adapter) if adapter.isdigit() else adapter
+    try:
+        ad = _adapter(inv.vm(vm), ref)
+    except LabkitError as exc:
+        _fail_input(InputError(str(exc), field="--adapter"))
+    try:
+        lab = open_lab(inv, backend)
+    except InputError as exc:
+        _fail_input(exc)
+    try:
+        changed = lab.hypervisor.set_adapter_network(vm, ad, mode)
+    except LabkitError as exc:
+        typer.echo(f"error: {vm}: {exc}", err=True)
+        raise typer.Exit(1)
+    finally:
+        lab.close()
+    typer.echo(f"{vm} {ad.interface} -> {mode} ({'changed' if changed else 'unchanged'})")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

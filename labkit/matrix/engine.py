@@ -1,0 +1,130 @@
+"""Run a ping matrix: every source probes every target from inside itself, in parallel.
+
+One transport per source, all of a source's targets in one fping run when the guest has fping
+(else one ping per target), sources in parallel with a bound. The verdict comes from the parsed
+output, never from the exit status alone, and a probe that could not run is an `error` with its
+reason, never `unreachable`. Expectations come from the playbook's cells or from the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from labkit.backends import Lab
+from labkit.errors import LabkitError
+from labkit.matrix.ping import PingParseError, PingStats, fping_command, parse_fping, parse_ping, ping_command
+from labkit.matrix.result import Cell, MatrixResult, Observation
+from labkit.model import PingMatrix
+from labkit.predict import ping as predict_ping
+from labkit.state import LabState
+from labkit.topology import Endpoint, Topology
+
+# Messages with which a ping says "the kernel has no way there": a real unreachable, not an error.
+NO_ROUTE = ("Network is unreachable", "No route to host", "General failure", "Destination host unreachable")
+
+
+def os_of(lab: Lab, node: str) -> str:
+    inv = lab.inventory
+    if node == "host":
+        return inv.host.os
+    for vm in inv.vms:
+        if vm.name == node:
+            return vm.os
+    return "linux"
+
+
+def _stats_observation(stats: PingStats, via: str) -> Observation:
+    if stats.reachable:
+        return Observation("reachable", stats.loss_pct, stats.rtt_avg_ms, None, via)
+    return Observation("unreachable", stats.loss_pct, None, f"{stats.transmitted} sent, no reply", via)
+
+
+def _judge(output: str, os_family: str, via: str) -> Observation:
+    try:
+        return _stats_observation(parse_ping(output, os_family), via)
+    except PingParseError as exc:
+        for marker in NO_ROUTE:
+            if marker.lower() in output.lower():
+                line = next((ln.strip() for ln in output.splitlines() if marker.lower() in ln.lower()), marker)
+                return Observation("unreachable", 100.0, None, line, via)
+        return Observation("error", None, None, f"could not read ping output: {exc}", via)
+
+
+def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix) -> dict[str, Observation]:
+    """Probe every target from `node`; one Observation per target ref."""
+    out: dict[str, Observation] = {}
+    live = [t for t in targets if t.address is not None]
+    for t in targets:
+        if t.address is None:
+            out[t.ref] = Observation("error", reason=f"no address: {t.why_none}")
+    if not live:
+        return out
+    try:
+        transport = lab.transport(node)
+        os_family = os_of(lab, node)
+        via = transport.kind
+        if os_family == "linux" and transport.run("command -v fping").ok:
+            res = transport.run(fping_command(sorted({str(t.address) for t in live}), spec.count, spec.timeout),
+                                timeout=spec.count * spec.timeout + 30)
+            try:
+                parsed = parse_fping(res.stderr + res.stdout)
+            except (PingParseError, ValueError) as exc:
+                parsed = {}
+                for t in live:
+                    out[t.ref] = Observation("error", reason=f"could not read fping output: {exc}", via=via)
+            for t in live:
+                if t.ref in out:
+                    continue
+                stats = parsed.get(str(t.address))
+                out[t.ref] = (_stats_observation(stats, via) if stats is not None else
+                              Observation("error", reason=f"fping printed nothing for {t.address}", via=via))
+            return out
+        for t in live:
+            res = transport.run(ping_command(os_family, str(t.address), spec.count, spec.timeout),
+                                timeout=spec.count * spec.timeout + 30)
+            out[t.ref] = _judge(res.stdout + res.stderr, os_family, via)
+    except LabkitError as exc:
+        for t in live:
+            out.setdefault(t.ref, Observation("error", reason=f"could not run ping on {node}: {exc}"))
+    except OSError as exc:
+        for t in live:
+            out.setdefault(t.ref, Observation("error", reason=f"could not connect to {node}: {exc}"))
+    return out
+
+
+def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: int = 8,
+               on_source_done: Callable[[str], None] | None = None) -> MatrixResult:
+    topo = Topology(state)
+    targets = [topo.resolve(ref) for ref in spec.targets]
+    sources = {ref: topo.resolve(ref).node for ref in spec.sources}
+    explicit = {}
+    use_model = spec.expect == "model"
+    if not isinstance(spec.expect, str):
+        explicit = {(c.source, c.target): c.result for c in spec.expect.cells}
+        use_model = spec.expect.model
+
+    def work(ref: str) -> tuple[str, dict[str, Observation]]:
+        probes = [t for t in targets if t.ref != ref]
+        result = probe_source(lab, sources[ref], probes, spec)
+        if on_source_done:
+            on_source_done(ref)
+        return ref, result
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
+        observed = dict(pool.map(work, list(sources)))
+
+    cells = []
+    for src in spec.sources:
+        for t in targets:
+            if t.ref == src:
+                continue
+            expected, why = explicit.get((src, t.ref)), None
+            if use_model:
+                verdict = predict_ping(topo, sources[src], t)
+                why = verdict.reason
+                if expected is None:
+                    expected = verdict.expectation
+            cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected,
+                              observed[src][t.ref], why))
+    return MatrixResult(step, list(spec.sources), list(spec.targets), cells)

@@ -1,0 +1,129 @@
+"""Run a playbook's steps against a Lab and collect per-VM and per-cell results.
+
+Steps run in order; within a step the VMs run in parallel and one VM's failure is recorded for
+that VM while the others go on. A failed step does not stop the playbook: later steps still run
+and report, because a lab trainer wants the whole picture (exit status 1 says something failed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from labkit import guestnet
+from labkit.backends import Lab
+from labkit.errors import LabkitError
+from labkit.matrix.engine import run_matrix
+from labkit.matrix.result import RunResult, StepResult, VMResult
+from labkit.model import (VM, ConfigureGuest, Inventory, PingMatrix, Playbook, RestartNetwork, SetHostAdapter,
+                          SetMode, Step, WaitForIp)
+from labkit.netconfig import InterfaceConfig
+from labkit.observe import observe
+from labkit.playbook import _adapter_index
+
+Progress = Callable[[str], None]
+
+
+def run_playbook(pb: Playbook, lab: Lab, progress: Progress | None = None, workers: int = 8) -> RunResult:
+    result = RunResult(pb.name, lab.backend)
+    for step in pb.steps:
+        if progress:
+            progress(f"{step.kind}: {step.name}")
+        result.steps.append(run_step(step, lab, workers))
+    return result
+
+
+def run_step(step: Step, lab: Lab, workers: int = 8) -> StepResult:
+    spec = step.spec
+    out = StepResult(step.name, step.kind)
+    inv = lab.inventory
+    try:
+        if isinstance(spec, SetHostAdapter):
+            changed = lab.hypervisor.set_host_adapter(spec.network, spec.enabled)
+            out.vms["host"] = VMResult(True, detail="changed" if changed else "unchanged")
+        elif isinstance(spec, PingMatrix):
+            out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers)
+        else:
+            action = _ACTIONS[type(spec)]
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(spec.vms)))) as pool:
+                futures = {name: pool.submit(_guarded, action, lab, inv.vm(name), spec) for name in spec.vms}
+            out.vms = {name: f.result() for name, f in futures.items()}
+    except LabkitError as exc:
+        out.error = str(exc)
+    return out
+
+
+def _guarded(action, lab: Lab, vm: VM, spec) -> VMResult:
+    try:
+        return VMResult(True, detail=action(lab, vm, spec))
+    except LabkitError as exc:
+        return VMResult(False, error=str(exc))
+    except OSError as exc:
+        return VMResult(False, error=f"{type(exc).__name__}: {exc}")
+
+
+def _adapter(vm: VM, ref: str | int | None):
+    if ref is None:
+        return vm.adapters[0]
+    k = _adapter_index(vm, ref)
+    if k is None:
+        raise LabkitError(f"{vm.name} has no adapter {ref!r}")
+    return vm.adapters[k]
+
+
+def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
+    adapter = _adapter(vm, spec.adapter)
+    changed = lab.hypervisor.set_adapter_network(vm.name, adapter, spec.mode)
+    now = lab.hypervisor.adapter_network(vm.name, adapter)
+    if now != spec.mode:
+        raise LabkitError(f"{adapter.interface} is on {now!r} after the change, not {spec.mode!r}")
+    return f"{adapter.interface} -> {spec.mode} " + ("(changed)" if changed else "(unchanged)")
+
+
+def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
+    adapter = _adapter(vm, spec.interface)
+    ac = spec.address_config()
+    cfg = guestnet.to_interface_config(ac)
+    if not cfg.dns and cfg.mode == "static":
+        cfg = InterfaceConfig(cfg.mode, cfg.address, cfg.gateway, ())
+    dialect = vm.dialect or "ifcfg"
+    changed = guestnet.configure(lab.transport(vm.name), dialect, adapter.interface, adapter.mac, cfg)
+    what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
+    return f"{adapter.interface}: {what} " + ("(written)" if changed else "(already so)")
+
+
+def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
+    adapter = _adapter(vm, spec.interface)
+    guestnet.restart(lab.transport(vm.name), vm.dialect, vm.os, adapter.interface)
+    return f"{adapter.interface} restarted"
+
+
+def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
+    """Poll the hypervisor's view of the guest until the adapter has an address in its network."""
+    from labkit.inventory import network_subnet
+
+    adapter = _adapter(vm, spec.interface)
+    deadline = time.monotonic() + spec.timeout
+    delay = 0.2
+    while True:
+        network = lab.hypervisor.adapter_network(vm.name, adapter)
+        subnet = network_subnet(lab.inventory, network) if network else None
+        for nic in lab.hypervisor.guest_nics(vm.name):
+            if adapter.mac and nic.mac and nic.mac.lower() != adapter.mac.lower():
+                continue
+            for addr in nic.addresses:
+                if subnet is None or addr.ip in subnet:
+                    return f"{adapter.interface}: {addr.with_prefixlen}"
+            if adapter.mac:
+                break
+        if time.monotonic() >= deadline:
+            raise LabkitError(f"no address in {subnet or 'any subnet'} on {adapter.interface} "
+                              f"after {spec.timeout:g} s")
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 5.0)
+
+
+_ACTIONS = {SetMode: _set_mode, ConfigureGuest: _configure, RestartNetwork: _restart, WaitForIp: _wait_for_ip}
+
+

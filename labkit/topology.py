@@ -1,0 +1,164 @@
+"""From a LabState to the wires: nodes with interfaces on segments, routes, forwarders and NATs.
+
+This is VMware Workstation's networking spelled out (../shared/DOMAIN.md §1-2): one segment per
+VMnet, the physical LAN that bridged adapters join, the host with its virtual adapters, one NAT
+device per NAT network whose traffic leaves through the host's stack (so it survives the host's
+VMnet8 adapter being disabled), the LAN router that masquerades to the internet, and the named
+external targets out there. predict.py walks packets across it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, ip_address
+
+from labkit.errors import InputError
+from labkit.state import LabState
+
+LAN, WAN = "lan", "wan"
+DEFAULT_WAN = IPv4Address("100.64.0.1")
+
+
+@dataclass(slots=True)
+class Iface:
+    name: str
+    segment: str
+    address: IPv4Interface
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    kind: str  # vm | host | router | natdev | dhcp | external
+    ifaces: list[Iface] = field(default_factory=list)
+    gateway: IPv4Address | None = None
+    icmp_firewall: bool = False
+    notes: list[str] = field(default_factory=list)  # why an interface has no address
+
+    def owns(self, ip: IPv4Address) -> bool:
+        return any(i.address.ip == ip for i in self.ifaces)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A matrix row or column: the node that sends or answers, and the address pinged."""
+
+    ref: str
+    node: str
+    address: IPv4Address | None
+    why_none: str | None = None
+
+
+class Topology:
+    def __init__(self, state: LabState) -> None:
+        self.state = state
+        self.nodes: dict[str, Node] = {}
+        self.arp: dict[str, dict[IPv4Address, list[Node]]] = {}
+        self.absent_routes: list = []  # (subnet, why) the host would reach through a disabled adapter
+        self.absent: dict[IPv4Address, str] = {}  # addresses that would answer but do not, and why
+        self._build()
+
+    def segment_of(self, network: str) -> str:
+        return LAN if self.state.inventory.networks[network].type == "bridged" else network
+
+    def add(self, node: Node) -> Node:
+        self.nodes[node.name] = node
+        for ifc in node.ifaces:
+            self.arp.setdefault(ifc.segment, {}).setdefault(ifc.address.ip, []).append(node)
+        return node
+
+    def _build(self) -> None:
+        inv, state = self.state.inventory, self.state
+        lan = inv.lan
+        host = Node("host", "host", gateway=lan.router, icmp_firewall=inv.host.icmp_firewall)
+        host.ifaces.append(Iface("lan", LAN, IPv4Interface(f"{inv.host.lan_address}/{lan.subnet.prefixlen}")))
+        router = Node("router", "router")
+        router.ifaces.append(Iface("lan", LAN, IPv4Interface(f"{lan.router}/{lan.subnet.prefixlen}")))
+        router.ifaces.append(Iface("wan", WAN, IPv4Interface(f"{lan.wan_address or DEFAULT_WAN}/0")))
+        for name, net in inv.networks.items():
+            if net.type == "bridged" or net.subnet is None:
+                continue
+            plen = net.subnet.prefixlen
+            if net.host_adapter is not None:
+                if state.host_adapters.get(name, net.host_adapter.enabled):
+                    host.ifaces.append(Iface(name, name, IPv4Interface(f"{net.host_adapter.address}/{plen}")))
+                else:
+                    why = f"the host's {net.backend_network or name} adapter is disabled"
+                    host.notes.append(why)
+                    self.absent[net.host_adapter.address] = why
+                    for n in net.subnet, :
+                        self.absent_routes.append((n, why))
+            if net.type == "nat" and net.gateway is not None:
+                self.add(Node(f"{name}.gateway", "natdev",
+                              ifaces=[Iface(name, name, IPv4Interface(f"{net.gateway}/{plen}"))]))
+            if net.dhcp is not None and net.dhcp.server is not None:
+                self.add(Node(f"{name}.dhcp", "dhcp",
+                              ifaces=[Iface(name, name, IPv4Interface(f"{net.dhcp.server}/{plen}"))]))
+        self.add(host)
+        self.add(router)
+        for name, ext in inv.externals.items():
+            self.add(Node(name, "external", ifaces=[Iface("wan", WAN, IPv4Interface(f"{ext.address}/0"))]))
+        for vm in state.vms.values():
+            node = Node(vm.name, "vm", icmp_firewall=vm.icmp_firewall)
+            if not vm.powered_on:
+                node.notes.append(f"{vm.name} is powered off")
+            else:
+                for ifc in vm.ifaces:
+                    if ifc.network is None:
+                        node.notes.append(f"{vm.name}'s {ifc.name} is disconnected")
+                    elif ifc.address is None:
+                        node.notes.append(ifc.note or f"{vm.name}'s {ifc.name} has no address")
+                    else:
+                        node.ifaces.append(Iface(ifc.name, self.segment_of(ifc.network), ifc.address))
+                        if node.gateway is None and ifc.gateway is not None:
+                            node.gateway = ifc.gateway
+            self.add(node)
+
+    # ---- names in playbooks -> endpoints ----------------------------------------------------
+
+    def resolve(self, ref: str) -> Endpoint:
+        """`vm`, `vm.eth1`, `host`, `host.nat`, `router`, `nat.gateway`, `nat.dhcp`, an external, an IPv4."""
+        inv = self.state.inventory
+        try:
+            ip = ip_address(ref)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            holders = [n for seg in self.arp.values() for n in seg.get(ip, [])]
+            return Endpoint(ref, holders[0].name if holders else ref, ip)
+        base, _, part = ref.partition(".")
+        if base in self.state.vms:
+            vm = self.state.vms[base]
+            node = self.nodes[base]
+            if part:
+                vm.iface(part)  # KeyError for an unknown interface
+                found = [i for i in node.ifaces if i.name == part]
+            else:
+                found = node.ifaces
+            if found:
+                return Endpoint(ref, base, found[0].address.ip)
+            return Endpoint(ref, base, None, "; ".join(node.notes) or f"{ref} has no address")
+        if base == "host":
+            if not part:
+                return Endpoint(ref, "host", inv.host.lan_address)
+            net = inv.networks.get(part)
+            if net is None or net.host_adapter is None:
+                raise KeyError(f"the host has no adapter on {part!r}")
+            return Endpoint(ref, "host", net.host_adapter.address)
+        if ref == "router":
+            return Endpoint(ref, "router", inv.lan.router)
+        if ref in inv.externals:
+            return Endpoint(ref, ref, inv.externals[ref].address)
+        if ref in self.nodes:
+            return Endpoint(ref, ref, self.nodes[ref].ifaces[0].address.ip)
+        raise KeyError(f"unknown matrix endpoint {ref!r}")
+
+
+def check_refs(refs: list[str], state: LabState, where: str) -> None:
+    """Fail early (input error) on a matrix endpoint the lab does not have."""
+    topo = Topology(state)
+    for ref in refs:
+        try:
+            topo.resolve(ref)
+        except KeyError as exc:
+            raise InputError(str(exc).strip("'\""), field=where) from None

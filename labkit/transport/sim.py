@@ -1,0 +1,237 @@
+"""A simulated guest: an in-memory file system and a shell that answers what labkit sends.
+
+The commands are the real ones (the dialect's network restart, `ip addr`, `ipconfig`, ping and
+fping with the flags matrix/ping.py builds) and the answers are printed in the real tools' formats,
+so the code above this transport (dialect editing, address reading, ping parsing) is the code that
+runs against real guests. Reachability comes from the model over the world's true state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from ipaddress import IPv4Address, ip_address
+
+from labkit.predict import ping as model_ping
+from labkit.topology import Topology
+from labkit.transport.base import CommandResult
+from labkit.transport.simping import render_fping, render_ping, render_ping_error
+
+IFCFG_DIR = "/etc/sysconfig/network-scripts"
+
+
+class SimTransport:
+    """The GuestTransport protocol for one node of a SimWorld (a VM, the host, the router...)."""
+
+    kind = "sim"
+
+    def __init__(self, world, node: str, os_family: str) -> None:
+        self.world = world
+        self.node = node
+        self.os = os_family
+        self.files = world.files.setdefault(node, {})
+        self.commands: list[str] = []  # every command run, for tests and --verbose
+
+    # ---- files ----
+    def read_file(self, path: str) -> str:
+        with self.world.lock:
+            if path not in self.files:
+                raise FileNotFoundError(path)
+            return self.files[path]
+
+    def write_file(self, path: str, data: str, mode: int = 0o644) -> None:
+        with self.world.lock:  # one assignment: readers see old or new, never half
+            self.files[path] = data
+
+    def close(self) -> None:
+        pass
+
+    # ---- commands ----
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
+        self.commands.append(command)
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            return CommandResult(2, "", f"sh: syntax error: {exc}\n")
+        if not argv:
+            return CommandResult(0)
+        if self.node in self.world.state.vms and not self.world.state.vms[self.node].powered_on:
+            return CommandResult(255, "", f"{self.node} is powered off\n")
+        handler = _HANDLERS.get((argv[0], self.os)) or _HANDLERS.get((argv[0], "*"))
+        if handler is None:
+            return CommandResult(127, "", f"sh: 1: {argv[0]}: not found\n")
+        with self.world.lock:
+            return handler(self, argv)
+
+    # ---- helpers for handlers ----
+    def _vm(self):
+        return self.world.state.vms.get(self.node)
+
+    def _verdict(self, target: str):
+        topo = self.world.topology()
+        try:
+            addr = ip_address(target)
+        except ValueError:
+            return None, None
+        holders = [n for seg in topo.arp.values() for n in seg.get(addr, [])]
+        from labkit.topology import Endpoint
+        ep = Endpoint(target, holders[0].name if holders else target, addr)
+        return topo, model_ping(topo, self.node, ep)
+
+    def _rtts(self, target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
+        if not reachable:
+            return [None] * count
+        seed = int(hashlib.sha256(f"{self.node}>{target}".encode()).hexdigest()[:6], 16)
+        base = (1.1 if natted else 0.35) + (seed % 300) / 1000
+        return [round(base + ((seed >> i) % 7) / 100, 3) for i in range(count)]
+
+
+def _ping(t: SimTransport, argv: list[str]) -> CommandResult:
+    """iputils/busybox `ping [-n] -c N ... ADDR` and Windows `ping -n N -w MS ADDR`."""
+    target = argv[-1]
+    flag = "-n" if t.os == "windows" else "-c"
+    count = int(argv[argv.index(flag) + 1]) if flag in argv else 4
+    topo, verdict = t._verdict(target)
+    if verdict is None:
+        return CommandResult(*render_ping_error(t.os, f"{target}: Name or service not known"))
+    node = topo.nodes[t.node]
+    if not node.ifaces:
+        return CommandResult(*render_ping_error(t.os, "connect: Network is unreachable"))
+    ok = verdict.reachable is not False
+    return CommandResult(*render_ping(t.os, target, t._rtts(target, count, ok, "translated" in verdict.reason)))
+
+
+def _fping(t: SimTransport, argv: list[str]) -> CommandResult:
+    count = int(argv[argv.index("-C") + 1])
+    targets = [a for a in argv[1:] if _is_ip(a)]
+    results = {}
+    for target in targets:
+        _, verdict = t._verdict(target)
+        ok = verdict is not None and verdict.reachable is not False
+        results[target] = t._rtts(target, count, ok, bool(verdict and "translated" in verdict.reason))
+    return CommandResult(*render_fping(results))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _command_v(t: SimTransport, argv: list[str]) -> CommandResult:
+    tools = {"ping": "/bin/ping", "ip": "/sbin/ip", "fping": "/usr/bin/fping"}
+    if t.os == "busybox":
+        tools = {"ping": "/bin/ping", "ip": "/sbin/ip"}
+    name = argv[-1]
+    return CommandResult(0, tools[name] + "\n") if name in tools else CommandResult(1)
+
+
+def _ip(t: SimTransport, argv: list[str]) -> CommandResult:
+    """`ip -4 -o addr show [dev IF]` and `ip -4 route show default`."""
+    vm = t._vm()
+    if vm is None:
+        return CommandResult(1, "", "ip: not a VM\n")
+    if "route" in argv:
+        lines = [f"default via {i.gateway} dev {i.name}\n" for i in vm.ifaces if i.gateway and i.address]
+        return CommandResult(0, "".join(lines[:1]))
+    dev = argv[argv.index("dev") + 1] if "dev" in argv else None
+    out = []
+    for n, i in enumerate(vm.ifaces, start=2):
+        if dev and i.name != dev:
+            continue
+        if i.address is not None:
+            dyn = " dynamic" if i.dhcp else ""
+            out.append(f"{n}: {i.name}    inet {i.address.with_prefixlen} brd "
+                       f"{i.address.network.broadcast_address} scope global{dyn} {i.name}\\       valid_lft forever preferred_lft forever\n")
+    if dev and dev not in [i.name for i in vm.ifaces]:
+        return CommandResult(1, "", f'Device "{dev}" does not exist.\n')
+    return CommandResult(0, "".join(out))
+
+
+def _network_restart(t: SimTransport, argv: list[str]) -> CommandResult:
+    """RHEL's network service: bring every ONBOOT ifcfg-* up from its file (sysvinit or systemd)."""
+    if not (argv[-1] == "restart" and ("network" in argv or argv[0] == "/etc/init.d/network")):
+        return CommandResult(2, "", f"usage: {argv[0]} {{start|stop|restart|status}}\n")
+    return ifcfg_service(t)
+
+
+def ifcfg_service(t: SimTransport) -> CommandResult:
+    """What RHEL 6's /etc/init.d/network does with the ifcfg files, printed as it prints it."""
+    from labkit.dialects import ifcfg
+    from labkit.errors import GuestConfigError
+
+    vm = t._vm()
+    out = ["Shutting down loopback interface:  [  OK  ]", "Bringing up loopback interface:  [  OK  ]"]
+    status = 0
+    for path in sorted(p for p in t.files if p.startswith(IFCFG_DIR + "/ifcfg-") and not p.endswith("-lo")):
+        name = path.rsplit("ifcfg-", 1)[1]
+        try:
+            f = ifcfg.IfcfgFile.parse(t.files[path], path)
+            device = f.get("DEVICE") or name
+            cfg = ifcfg.read_config(f)
+        except GuestConfigError as exc:
+            out.append(f"Bringing up interface {name}:  {exc}  [FAILED]")
+            status = 1
+            continue
+        if vm is None or device not in [i.name for i in vm.ifaces]:
+            out.append(f"Bringing up interface {device}:  Device {device} does not seem to be present, "
+                       "delaying initialization.  [FAILED]")
+            status = 1
+            continue
+        if not cfg.onboot:
+            continue
+        t.world.guest_config[(vm.name, device)] = cfg
+        st = t.world.bring_up(vm.name, device)
+        if cfg.mode == "dhcp":
+            ok = st.address is not None
+            out.append(f"Bringing up interface {device}:  ")
+            out.append(f"Determining IP information for {device}..." + (" done." if ok else " failed."))
+            out.append("[  OK  ]" if ok else "[FAILED]")
+            status = status or (0 if ok else 1)
+        else:
+            out.append(f"Bringing up interface {device}:  [  OK  ]")
+    return CommandResult(status, "\n".join(out) + "\n")
+
+
+def _ipconfig(t: SimTransport, argv: list[str]) -> CommandResult:
+    """Windows: `ipconfig /renew` re-runs DHCP; plain `ipconfig` lists addresses."""
+    vm = t._vm()
+    if vm is None:
+        return CommandResult(1, "", "not a VM\n")
+    renew = len(argv) > 1 and argv[1].lower() == "/renew"
+    out = ["", "Windows IP Configuration", ""]
+    for i in vm.ifaces:
+        cfg = t.world.guest_config.get((vm.name, i.name))
+        if renew and cfg is not None and cfg.mode == "dhcp":
+            t.world.bring_up(vm.name, i.name)
+        out.append(f"Ethernet adapter {i.name}:")
+        out.append("")
+        if i.address is None:
+            out.append("   Media State . . . . . . . . . . . : Media disconnected" if i.network is None
+                       else "   Autoconfiguration IPv4 Address. . : 169.254.10.20")
+        else:
+            out.append(f"   IPv4 Address. . . . . . . . . . . : {i.address.ip}")
+            out.append(f"   Subnet Mask . . . . . . . . . . . : {i.address.netmask}")
+            out.append(f"   Default Gateway . . . . . . . . . : {i.gateway or ''}")
+        out.append("")
+    failed = renew and any(i.address is None and i.network for i in vm.ifaces)
+    if failed:
+        return CommandResult(1, "\r\n".join(out) + "\r\n",
+                             "An error occurred while renewing interface: unable to contact your DHCP server.\r\n")
+    return CommandResult(0, "\r\n".join(out) + "\r\n")
+
+
+_HANDLERS = {
+    ("ping", "*"): _ping,
+    ("fping", "linux"): _fping,
+    ("command", "*"): _command_v,
+    ("ip", "linux"): _ip,
+    ("ip", "busybox"): _ip,
+    ("/etc/init.d/network", "linux"): _network_restart,
+    ("service", "linux"): _network_restart,
+    ("systemctl", "linux"): _network_restart,
+    ("ipconfig", "windows"): _ipconfig,
+    ("hostname", "*"): lambda t, argv: CommandResult(0, t.node + "\n"),
+}
