@@ -143,7 +143,8 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
     except Conflict as exc:
         return Verdict(None, str(exc))
     except _Unreachable as exc:
-        return Verdict(False, str(exc))
+        why = [topo.misaddressed[n] for n in (source, target.node) if n in topo.misaddressed]
+        return Verdict(False, "; ".join([*why, str(exc)]))
     return Verdict(True, f"reachable, source translated to {seen_src}" if natted else "reachable")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, ip_address
 
 from labkit.errors import InputError
+from labkit.inventory import network_subnet
 from labkit.state import LabState
 
 LAN, WAN = "lan", "wan"
@@ -54,6 +55,7 @@ class Topology:
         self.state = state
         self.nodes: dict[str, Node] = {}
         self.arp: dict[str, dict[IPv4Address, list[Node]]] = {}
+        self.misaddressed: dict[str, str] = {}  # node -> why its address does not fit its segment
         self.absent_routes: list = []  # (subnet, why) the host would reach through a disabled adapter
         self.absent: dict[IPv4Address, str] = {}  # addresses that would answer but do not, and why
         self._build()
@@ -110,6 +112,10 @@ class Topology:
                         node.notes.append(ifc.note or f"{vm.name}'s {ifc.name} has no address")
                     else:
                         node.ifaces.append(Iface(ifc.name, self.segment_of(ifc.network), ifc.address))
+                        subnet = network_subnet(inv, ifc.network)
+                        if subnet is not None and ifc.address.ip not in subnet:
+                            self.misaddressed[vm.name] = (f"wrong subnet: {vm.name}'s {ifc.name} has "
+                                                          f"{ifc.address} but {ifc.network} is {subnet}")
                         if node.gateway is None and ifc.gateway is not None:
                             node.gateway = ifc.gateway
             self.add(node)

@@ -84,6 +84,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
 def _write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write through a temp file in the same directory, then os.replace: readers never see half."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

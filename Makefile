@@ -1,0 +1,40 @@
+# The two commands a new user needs (README): `make demo` and `make test`.
+# Both create .venv on first use and install what they need; on a fresh Debian machine (as root)
+# they first install python3 and python3-venv with apt-get.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench check clean deps
+
+$(BIN)/python:
+	@if ! command -v $(PYTHON) >/dev/null 2>&1 || ! $(PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	  echo "installing python3 and python3-venv with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null; \
+	fi
+	@rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+deps: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/labkit check inventory/seed-lab.yml playbooks/seed-bridged.yml playbooks/seed-nat.yml
+	$(BIN)/labkit run playbooks/seed-bridged.yml --json reports/seed-bridged.json --junit reports/seed-bridged.xml
+	$(BIN)/labkit run playbooks/seed-nat.yml --json reports/seed-nat.json --junit reports/seed-nat.xml
+	@echo "reports written to reports/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .hypothesis *.egg-info

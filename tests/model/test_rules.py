@@ -1,0 +1,150 @@
+"""Each reachability rule of ../shared/DOMAIN.md §4, one test each, on hand-built lab states.
+
+The states are built directly (no backend), so these tests pin the model itself: if a rule breaks,
+the failing test names it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+
+import pytest
+
+from labkit.inventory import load_inventory
+from labkit.predict import conflicts, ping
+from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
+from labkit.topology import Topology
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def inv():
+    return load_inventory(REPO / "inventory" / "seed-lab.yml")
+
+
+def vm(name, network, address=None, gateway=None, firewall=False):
+    iface = IfaceState("eth0", None, network,
+                       IPv4Interface(address) if address else None,
+                       IPv4Address(gateway) if gateway else None)
+    return VMState(name, "linux", firewall, True, [iface])
+
+
+def lab(inv, *vms, **host_adapters):
+    adapters = initial_host_adapters(inv)
+    adapters.update(host_adapters)
+    return Topology(LabState(inv, adapters, {v.name: v for v in vms}))
+
+
+def verdict(topo, src, dst):
+    return ping(topo, src, topo.resolve(dst))
+
+
+NAT_A = ("a", "nat", "10.0.0.128/24", "10.0.0.2")
+NAT_B = ("b", "nat", "10.0.0.129/24", "10.0.0.2")
+BRIDGED = ("br", "bridged", "192.168.1.106/24", "192.168.1.1")
+HOSTONLY = ("ho", "hostonly", "192.168.56.128/24", None)
+
+
+def test_rule1_same_segment_both_ways(inv):
+    t = lab(inv, vm(*NAT_A), vm(*NAT_B))
+    assert verdict(t, "a", "b").reachable and verdict(t, "b", "a").reachable
+    assert verdict(t, "a", "b").reason == "reachable"  # no translation on one segment
+
+
+def test_rule2_bridged_vm_and_lan_hosts_both_ways(inv):
+    t = lab(inv, vm(*BRIDGED))
+    for other in ("host", "router"):
+        assert verdict(t, "br", other).reachable, other
+        assert verdict(t, other, "br").reachable, other
+    assert verdict(t, "br", "internet").reachable
+
+
+def test_rule3_nat_vm_reaches_what_the_lan_reaches_with_source_translated(inv):
+    t = lab(inv, vm(*NAT_A), vm(*BRIDGED))
+    for target in ("host", "router", "internet", "br"):
+        v = verdict(t, "a", target)
+        assert v.reachable, (target, v.reason)
+        assert "translated" in v.reason
+    assert "192.168.1.100" in verdict(t, "a", "router").reason  # the host's LAN address, not 10.0.0.x
+
+
+def test_rule4_lan_and_bridged_cannot_reach_a_nat_vm(inv):
+    t = lab(inv, vm(*NAT_A), vm(*BRIDGED))
+    for src in ("router", "br", "internet"):
+        v = verdict(t, src, "a")
+        assert v.reachable is False, (src, v.reason)
+        assert "10.0.0.128" in v.reason
+
+
+def test_rule5_host_reaches_nat_and_hostonly_vms_only_through_an_enabled_adapter(inv):
+    on = lab(inv, vm(*NAT_A), vm(*HOSTONLY))
+    assert verdict(on, "host", "a").reachable and verdict(on, "host", "ho").reachable
+    assert verdict(on, "a", "host.nat").reachable
+    off = lab(inv, vm(*NAT_A), vm(*HOSTONLY), nat=False, hostonly=False)
+    for target in ("a", "ho"):
+        v = verdict(off, "host", target)
+        assert v.reachable is False and "adapter is disabled" in v.reason
+    assert verdict(off, "a", "host.nat").reachable is False
+    # ...while the NAT device, which is not the host adapter, still carries the VM out (tutorial §3)
+    assert verdict(off, "a", "internet").reachable
+    assert verdict(off, "a", "host").reachable
+
+
+def test_rule6_hostonly_vm_reaches_nothing_beyond_the_host(inv):
+    t = lab(inv, vm(*HOSTONLY), vm(*NAT_A))
+    assert verdict(t, "ho", "host.hostonly").reachable
+    for target in ("router", "internet", "a"):
+        assert verdict(t, "ho", target).reachable is False, target
+    # even with the host adapter set as its gateway: the host does not forward
+    t2 = lab(inv, vm("ho", "hostonly", "192.168.56.128/24", "192.168.56.1"))
+    v = verdict(t2, "ho", "internet")
+    assert v.reachable is False and "does not forward" in v.reason
+
+
+def test_rule7_wrong_subnet_or_no_dhcp_is_unreachable_and_says_why(inv):
+    wrong = lab(inv, vm("w", "bridged", "10.0.0.101/24", "10.0.0.2"))  # the tutorial before its fix
+    v = verdict(wrong, "w", "host")
+    assert v.reachable is False and v.reason.startswith("wrong subnet: w's eth0 has 10.0.0.101/24")
+    v = verdict(wrong, "host", "w")
+    assert v.reachable is False and "wrong subnet" in v.reason
+    nodhcp = VMState("n", "linux", False, True,
+                     [IfaceState("eth0", None, "hostonly", note="n's eth0: no DHCP server answered on hostonly")])
+    t = lab(inv, nodhcp)
+    v = verdict(t, "n", "host.hostonly")
+    assert v.reachable is False and "no DHCP server" in v.reason
+    target = t.resolve("n")
+    assert target.address is None and "no DHCP server" in ping(t, "host", target).reason
+
+
+def test_rule8_wrong_gateway_keeps_the_segment_but_loses_the_rest(inv):
+    t = lab(inv, vm("g", "nat", "10.0.0.130/24", "10.0.0.99"), vm(*NAT_A))
+    assert verdict(t, "g", "a").reachable
+    assert verdict(t, "g", "host.nat").reachable
+    v = verdict(t, "g", "internet")
+    assert v.reachable is False and "10.0.0.99" in v.reason
+    nogw = lab(inv, vm("g", "nat", "10.0.0.130/24", None))
+    v = verdict(nogw, "g", "internet")
+    assert v.reachable is False and "no default gateway" in v.reason
+
+
+def test_rule9_guest_firewall_blocks_inbound_echo_only(inv):
+    t = lab(inv, vm("fw", "nat", "10.0.0.140/24", "10.0.0.2", firewall=True), vm(*NAT_A))
+    v = verdict(t, "a", "fw")
+    assert v.reachable is False and "firewall" in v.reason
+    assert verdict(t, "fw", "a").reachable
+    assert verdict(t, "fw", "internet").reachable
+
+
+def test_rule10_duplicate_addresses_are_a_conflict_not_a_guess(inv):
+    t = lab(inv, vm("x", "nat", "10.0.0.150/24", "10.0.0.2"), vm("y", "nat", "10.0.0.150/24", "10.0.0.2"),
+            vm(*NAT_A))
+    v = verdict(t, "a", "x")
+    assert v.reachable is None and v.expectation is None
+    assert "conflict" in v.reason and "x" in v.reason and "y" in v.reason
+    assert conflicts(t) == ["10.0.0.150 on nat: x, y"]
+
+
+def test_host_and_nat_device_are_separate_devices(inv):
+    """The NAT device (.2) answers whatever the host adapter's state is."""
+    t = lab(inv, vm(*NAT_A), nat=False)
+    assert verdict(t, "a", "nat.gateway").reachable
