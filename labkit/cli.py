@@ -155,8 +155,12 @@ def predict(inventory: InventoryOpt = None,
     result = RunResult(inv.lab, "model", [step])
     console = _console()
     render_run(result, console)
+    for cell in cells:
+        if cell.observed.verdict != "reachable":
+            console.print(f"  {cell.source} -> {cell.target} ({cell.address or 'no address'}): {cell.observed.reason}",
+                          markup=False, highlight=False)
     for c in conflicts(topo):
-        console.print(f"address conflict: {c}")
+        console.print(f"address conflict: {c}", markup=False, highlight=False)
     _write_reports(result, json, None)
 
 
