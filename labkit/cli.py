@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,10 +18,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Drive VMware network labs and check them against a model of VMware networking.")
 lab_app = typer.Typer(no_args_is_help=True, help="Build, show and tear down a local lab (netns backend).")
 
-InventoryOpt = Annotated[Optional[Path], typer.Option("-i", "--inventory", help="inventory YAML file")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="sim (default), netns, vsphere, workstation")]
-JsonOpt = Annotated[Optional[Path], typer.Option("--json", help="write the JSON report here")]
-JunitOpt = Annotated[Optional[Path], typer.Option("--junit", help="write a JUnit XML report here")]
+InventoryOpt = Annotated[Path | None, typer.Option("-i", "--inventory", help="inventory YAML file")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", help="sim (default), netns, vsphere, workstation")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the JSON report here")]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report here")]
 
 
 def _fail_input(exc: InputError) -> None:
@@ -125,13 +125,19 @@ def _matrix_spec(inv, sources, targets, count=2, timeout=1.0):
 
 @app.command()
 def predict(inventory: InventoryOpt = None,
-            sources: Annotated[Optional[list[str]], typer.Option("--sources")] = None,
-            targets: Annotated[Optional[list[str]], typer.Option("--targets")] = None,
+            sources: Annotated[list[str] | None, typer.Option("--sources")] = None,
+            targets: Annotated[list[str] | None, typer.Option("--targets")] = None,
             json: JsonOpt = None) -> None:
     """The model's matrix for the lab as the inventory describes it (no hypervisor is touched)."""
     from labkit.hypervisor.sim import SimWorld
     from labkit.matrix.report import render_run
-    from labkit.matrix.result import Cell, MatrixResult, Observation, RunResult, StepResult
+    from labkit.matrix.result import (
+        Cell,
+        MatrixResult,
+        Observation,
+        RunResult,
+        StepResult,
+    )
     from labkit.predict import conflicts, ping
     from labkit.topology import Topology
 
@@ -178,17 +184,17 @@ def _inventory_or_exit(path: Path | None):
 
 @app.command()
 def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
-           sources: Annotated[Optional[list[str]], typer.Option("--sources")] = None,
-           targets: Annotated[Optional[list[str]], typer.Option("--targets")] = None,
+           sources: Annotated[list[str] | None, typer.Option("--sources")] = None,
+           targets: Annotated[list[str] | None, typer.Option("--targets")] = None,
            count: Annotated[int, typer.Option(min=1, max=100)] = 2,
            timeout: Annotated[float, typer.Option(min=0.1, max=60)] = 1.0,
            json: JsonOpt = None, junit: JunitOpt = None) -> None:
     """Ping every source against every target now, compared with the model."""
     from labkit.backends import open_lab
     from labkit.matrix.report import render_run
+    from labkit.matrix.result import RunResult
     from labkit.model import Step
     from labkit.runner import run_step
-    from labkit.matrix.result import RunResult
 
     inv = _inventory_or_exit(inventory)
     try:
@@ -232,7 +238,7 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
         changed = lab.hypervisor.set_adapter_network(vm, ad, mode)
     except LabkitError as exc:
         typer.echo(f"error: {vm}: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     finally:
         lab.close()
     typer.echo(f"{vm} {ad.interface} -> {mode} ({'changed' if changed else 'unchanged'})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from labkit.errors import InputError, InputErrors
+from labkit.errors import InputErrors
 from labkit.model import RESERVED, Inventory
 from labkit.validation import validate
 from labkit.yamlsrc import Source, load

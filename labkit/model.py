@@ -12,7 +12,14 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 # A name used as an identifier: VMs, networks, externals, interfaces. No spaces, no shell syntax.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
@@ -43,7 +50,7 @@ class DhcpPool(Strict):
     end: IPv4Address
 
     @model_validator(mode="after")
-    def _order(self) -> "DhcpPool":
+    def _order(self) -> DhcpPool:
         if int(self.start) > int(self.end):
             raise ValueError(f"pool start {self.start} is after its end {self.end}")
         return self
@@ -103,7 +110,7 @@ class AddressConfig(Strict):
     dns: list[IPv4Address] = Field(default_factory=list, max_length=8)
 
     @model_validator(mode="after")
-    def _coherent(self) -> "AddressConfig":
+    def _coherent(self) -> AddressConfig:
         if self.dhcp and self.address is not None:
             raise ValueError("give either dhcp: true or an address, not both")
         if not self.dhcp and self.address is None:
@@ -197,7 +204,7 @@ class ConfigureGuest(Strict):
         return AddressConfig(dhcp=self.dhcp, address=self.address, gateway=self.gateway, dns=self.dns)
 
     @model_validator(mode="after")
-    def _coherent(self) -> "ConfigureGuest":
+    def _coherent(self) -> ConfigureGuest:
         self.address_config()
         if self.address is not None and len(self.vms) > 1:
             raise ValueError("a static address can be given to one VM only")

@@ -11,8 +11,16 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from labkit.errors import InputError, InputErrors
-from labkit.model import (STEP_KINDS, ConfigureGuest, Inventory, PingMatrix, Playbook, SetHostAdapter,
-                          SetMode, Step)
+from labkit.model import (
+    STEP_KINDS,
+    ConfigureGuest,
+    Inventory,
+    PingMatrix,
+    Playbook,
+    SetHostAdapter,
+    SetMode,
+    Step,
+)
 from labkit.validation import validate
 from labkit.yamlsrc import Source, load
 
@@ -49,7 +57,7 @@ def load_playbook(path: str | Path) -> tuple[Playbook, Source]:
     if errors:
         raise InputErrors(errors)
     if inventory is not None:
-        inventory = str((Path(path).parent / inventory))
+        inventory = str(Path(path).parent / inventory)
     return Playbook(name=name, path=str(path), inventory=inventory, steps=steps), source
 
 

@@ -16,8 +16,17 @@ from labkit.backends import Lab
 from labkit.errors import LabkitError
 from labkit.matrix.engine import run_matrix
 from labkit.matrix.result import RunResult, StepResult, VMResult
-from labkit.model import (VM, ConfigureGuest, Inventory, PingMatrix, Playbook, RestartNetwork, SetHostAdapter,
-                          SetMode, Step, WaitForIp)
+from labkit.model import (
+    VM,
+    ConfigureGuest,
+    PingMatrix,
+    Playbook,
+    RestartNetwork,
+    SetHostAdapter,
+    SetMode,
+    Step,
+    WaitForIp,
+)
 from labkit.netconfig import InterfaceConfig
 from labkit.observe import observe
 from labkit.playbook import _adapter_index

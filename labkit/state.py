@@ -46,7 +46,7 @@ class LabState:
     host_adapters: dict[str, bool]  # network -> host virtual adapter enabled
     vms: dict[str, VMState]
 
-    def copy(self) -> "LabState":
+    def copy(self) -> LabState:
         return LabState(self.inventory, dict(self.host_adapters),
                         {n: replace(v, ifaces=[replace(i) for i in v.ifaces]) for n, v in self.vms.items()})
 

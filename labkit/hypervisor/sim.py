@@ -13,13 +13,13 @@ import threading
 from ipaddress import IPv4Address, IPv4Interface
 
 from labkit.errors import BackendError
-from labkit.hypervisor.base import GuestNic
 from labkit.guestnet import config_path, render_new, to_interface_config
+from labkit.hypervisor.base import GuestNic
 from labkit.inventory import network_subnet
 from labkit.model import VM, Adapter, Inventory, Network
 from labkit.netconfig import InterfaceConfig
-from labkit.topology import Topology
 from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
+from labkit.topology import Topology
 
 
 class SimWorld:

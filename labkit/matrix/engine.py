@@ -13,7 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from labkit.backends import Lab
 from labkit.errors import LabkitError
-from labkit.matrix.ping import PingParseError, PingStats, fping_command, parse_fping, parse_ping, ping_command
+from labkit.matrix.ping import (
+    PingParseError,
+    PingStats,
+    fping_command,
+    parse_fping,
+    parse_ping,
+    ping_command,
+)
 from labkit.matrix.result import Cell, MatrixResult, Observation
 from labkit.model import PingMatrix
 from labkit.predict import ping as predict_ping

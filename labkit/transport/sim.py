@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-from ipaddress import IPv4Address, ip_address
+from ipaddress import ip_address
 
 from labkit.predict import ping as model_ping
-from labkit.topology import Topology
 from labkit.transport.base import CommandResult
 from labkit.transport.simping import render_fping, render_ping, render_ping_error
 
