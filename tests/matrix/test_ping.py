@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_dir, shared_files
+from tests.conftest import shared_dir, shared_files
 from labkit.matrix.ping import (
     PingParseError,
     fping_command,
