@@ -37,13 +37,24 @@ def _console():
     return make_console()
 
 
+def _check_report_paths(*paths: Path | None) -> None:
+    """Refuse unusable report paths before the run, not after it."""
+    for path in paths:
+        if path is not None and path.is_dir():
+            _fail_input(InputError("is a directory; give a file name for the report", file=str(path)))
+
+
 def _write_reports(run, json_path: Path | None, junit_path: Path | None) -> None:
     from labkit.matrix.report import write_json, write_junit
 
-    if json_path:
-        write_json(run, json_path)
-    if junit_path:
-        write_junit(run, junit_path)
+    try:
+        if json_path:
+            write_json(run, json_path)
+        if junit_path:
+            write_junit(run, junit_path)
+    except OSError as exc:
+        typer.echo(f"error: cannot write the report: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -57,6 +68,7 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
     from labkit.playbook import load_checked
     from labkit.runner import run_playbook
 
+    _check_report_paths(json, junit)
     try:
         pb, inv = load_checked(playbook, inventory)
         lab = open_lab(inv, backend)
