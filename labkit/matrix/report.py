@@ -223,6 +223,8 @@ def render_run(run: RunResult, console: Console) -> None:
         for vm, r in step.vms.items():
             if not r.ok:
                 console.print(Text(f"    {vm}: {r.error or 'failed'}", style="red"), highlight=False)
+            elif r.detail:
+                console.print(Text(f"    {vm}: {r.detail}", style="dim"), highlight=False)
         if step.matrix is not None:
             render_matrix(step.matrix, console)
     data = to_json(run)["summary"]
