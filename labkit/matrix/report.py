@@ -224,7 +224,7 @@ def render_run(run: RunResult, console: Console) -> None:
             if not r.ok:
                 console.print(Text(f"    {vm}: {r.error or 'failed'}", style="red"), highlight=False)
             elif r.detail:
-                console.print(Text(f"    {vm}: {r.detail}", style="dim"), highlight=False)
+                console.print(Text(f"    {vm}: {r.detail}"), highlight=False)
         if step.matrix is not None:
             render_matrix(step.matrix, console)
     data = to_json(run)["summary"]
