@@ -96,7 +96,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbo
     for path in files:
         try:
             src = load(path)
-            if isinstance(src.data, dict) and "steps" in src.data:
+            if _is_playbook(src.data):
                 load_checked(path)
             else:
                 load_inventory(path)
@@ -106,6 +106,13 @@ def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbo
             for err in (exc.errors if isinstance(exc, InputErrors) else [exc]):
                 typer.echo(f"error: {InputError.__str__(err)}", err=True)
     raise typer.Exit(2 if bad else 0)
+
+
+def _is_playbook(data) -> bool:
+    """A playbook has steps, or at least no `lab:` and a playbook's keys."""
+    if not isinstance(data, dict):
+        return False
+    return "steps" in data or ("lab" not in data and bool({"name", "inventory"} & set(data)))
 
 
 def _default_refs(inv) -> tuple[list[str], list[str]]:

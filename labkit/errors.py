@@ -24,12 +24,20 @@ class InputError(LabkitError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return _printable(self._text())
+
+    def _text(self) -> str:
         where = ""
         if self.file:
             where = self.file if self.line is None else f"{self.file}:{self.line}"
             where += ": "
         field = f"{self.field}: " if self.field else ""
         return f"{where}{field}{self.message}"
+
+
+def _printable(text: str) -> str:
+    """Control characters from a user's file are shown escaped: one error is always one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class InputErrors(InputError):
@@ -41,8 +49,7 @@ class InputErrors(InputError):
         super().__init__(first.message, file=first.file, line=first.line, field=first.field)
 
     def __str__(self) -> str:
-        return "\n".join(LabkitError.__str__(e) if not isinstance(e, InputError) else InputError.__str__(e)
-                         for e in self.errors)
+        return "\n".join(InputError.__str__(e) for e in self.errors)
 
 
 class BackendError(LabkitError):

@@ -44,7 +44,7 @@ def _coherence(inv: Inventory, src: Source):
     for name, net in inv.networks.items():
         loc = ("networks", name)
         if name in RESERVED:
-            yield src.error(f"{name!r} is a reserved name", loc)
+            yield src.error(f"{name!r} is a reserved name ({', '.join(sorted(RESERVED))})", loc)
         if net.type == "bridged":
             if net.subnet is not None and net.subnet != lan.subnet:
                 yield src.error(f"a bridged network shares the LAN's subnet {lan.subnet}", loc + ("subnet",))
@@ -72,7 +72,7 @@ def _coherence(inv: Inventory, src: Source):
     taken: dict[str, tuple] = {}
     for name in inv.externals:
         if name in RESERVED:
-            yield src.error(f"{name!r} is a reserved name", ("externals", name))
+            yield src.error(f"{name!r} is a reserved name ({', '.join(sorted(RESERVED))})", ("externals", name))
         if name in inv.networks:
             yield src.error(f"{name!r} is already a network's name", ("externals", name))
         taken[name] = ("externals", name)
@@ -81,8 +81,10 @@ def _coherence(inv: Inventory, src: Source):
     statics: dict[IPv4Address, tuple] = {}
     for i, vm in enumerate(inv.vms):
         loc = ("vms", i)
-        if vm.name in RESERVED or vm.name in inv.networks:
-            yield src.error(f"{vm.name!r} is reserved or already a network's name", loc + ("name",))
+        if vm.name in RESERVED:
+            yield src.error(f"{vm.name!r} is a reserved name ({', '.join(sorted(RESERVED))})", loc + ("name",))
+        elif vm.name in inv.networks:
+            yield src.error(f"{vm.name!r} is already a network's name", loc + ("name",))
         if vm.name in taken:
             first = src.line_of(taken[vm.name])
             yield src.error(f"duplicate name {vm.name!r} (first used on line {first})", loc + ("name",))

@@ -16,10 +16,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # A name used as an identifier: VMs, networks, externals, interfaces. No spaces, no shell syntax.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
@@ -28,8 +31,10 @@ IfName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/()+-]{0,79}$")]
 UserName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")]
 EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
-FilePath = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f$`]{1,255}$")]
+FilePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./~@+:=\\-]{1,255}$")]
 GuestPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./@:+-]{1,200}$")]
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")]
+VcUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@\\-]{1,64}$")]  # vCenter: user@domain
 Mac = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")]
 
 OsFamily = Literal["linux", "busybox", "windows"]
@@ -38,6 +43,11 @@ NetworkType = Literal["nat", "hostonly", "bridged", "custom"]
 BackendType = Literal["sim", "netns", "vsphere", "workstation"]
 
 RESERVED = {"host", "router", "all", "model"}
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """A cross-field error that belongs to one field: validation.py adds `field` to its location."""
+    return PydanticCustomError("field_error", "{message}", {"field": field, "message": message})
 
 
 class Strict(BaseModel):
@@ -52,7 +62,7 @@ class DhcpPool(Strict):
     @model_validator(mode="after")
     def _order(self) -> DhcpPool:
         if int(self.start) > int(self.end):
-            raise ValueError(f"pool start {self.start} is after its end {self.end}")
+            raise field_error("end", f"pool end {self.end} is before its start {self.start}")
         return self
 
 
@@ -94,8 +104,8 @@ class Backend(Strict):
 
     type: BackendType = "sim"
     host: Label | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
-    user: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@\\-]{1,64}$")] | None = None
+    port: StrictInt | None = Field(default=None, ge=1, le=65535)
+    user: VcUser | None = None
     password_env: EnvVar | None = None
     ca_file: FilePath | None = None
     insecure: bool = False
@@ -112,21 +122,24 @@ class AddressConfig(Strict):
     @model_validator(mode="after")
     def _coherent(self) -> AddressConfig:
         if self.dhcp and self.address is not None:
-            raise ValueError("give either dhcp: true or an address, not both")
+            raise field_error("address", "give either dhcp: true or an address, not both")
         if not self.dhcp and self.address is None:
             raise ValueError("give dhcp: true or an address with its prefix (e.g. 10.0.0.101/24)")
         if self.address is not None:
             net = self.address.network
             if self.address.ip in (net.network_address, net.broadcast_address) and net.prefixlen < 31:
-                raise ValueError(f"{self.address} is the network or broadcast address of {net}")
+                raise field_error("address", f"{self.address} is the network or broadcast address of {net}")
             if self.gateway is not None and self.gateway not in net:
-                raise ValueError(f"gateway {self.gateway} is outside the subnet {net}")
+                raise field_error("gateway", f"gateway {self.gateway} is outside the subnet {net}")
         return self
 
     @field_validator("address", mode="before")
     @classmethod
     def _needs_prefix(cls, value: object) -> object:
         if isinstance(value, str) and "/" not in value:
+            if " " in value.strip():
+                raise ValueError(f"{value!r}: write address/prefix (e.g. 10.0.0.101/24), "
+                                 "not the ifconfig 'address netmask' form")
             raise ValueError(f"{value!r} has no prefix length (write it as {value}/24)")
         return value
 
@@ -142,7 +155,7 @@ class Adapter(Strict):
 
 class Ssh(Strict):
     address: IPv4Address | None = None
-    port: int = Field(default=22, ge=1, le=65535)
+    port: StrictInt = Field(default=22, ge=1, le=65535)
     user: UserName = "root"
     key_file: FilePath | None = None
     password_env: EnvVar | None = None
@@ -188,7 +201,7 @@ VmList = Annotated[list[Name], Field(min_length=1)]
 
 class SetMode(Strict):
     vms: VmList
-    adapter: IfName | int = 0
+    adapter: Label | StrictInt = 0  # interface, label or index
     mode: Name
 
 
@@ -207,7 +220,7 @@ class ConfigureGuest(Strict):
     def _coherent(self) -> ConfigureGuest:
         self.address_config()
         if self.address is not None and len(self.vms) > 1:
-            raise ValueError("a static address can be given to one VM only")
+            raise field_error("vms", "a static address can be given to one VM only")
         return self
 
     _needs_prefix = field_validator("address", mode="before")(AddressConfig._needs_prefix.__func__)
@@ -221,7 +234,7 @@ class RestartNetwork(Strict):
 class WaitForIp(Strict):
     vms: VmList
     interface: IfName | None = None
-    timeout: float = Field(default=60, gt=0, le=3600)
+    timeout: StrictFloat = Field(default=60, gt=0, le=3600)
 
 
 class SetHostAdapter(Strict):
@@ -231,8 +244,8 @@ class SetHostAdapter(Strict):
 
 class CellExpectation(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    source: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")] = Field(alias="from")
-    target: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")] = Field(alias="to")
+    source: Ref = Field(alias="from")
+    target: Ref = Field(alias="to")
     result: Result
 
 
@@ -242,10 +255,10 @@ class Expectations(Strict):
 
 
 class PingMatrix(Strict):
-    sources: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")]] = Field(min_length=1)
-    targets: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")]] = Field(min_length=1)
-    count: int = Field(default=2, ge=1, le=100)
-    timeout: float = Field(default=1.0, gt=0, le=60)
+    sources: list[Ref] = Field(min_length=1)
+    targets: list[Ref] = Field(min_length=1)
+    count: StrictInt = Field(default=2, ge=1, le=100)
+    timeout: StrictFloat = Field(default=1.0, gt=0, le=60)
     expect: Literal["model", "none"] | Expectations = "model"
 
 

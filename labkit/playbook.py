@@ -7,6 +7,7 @@ the error names the playbook's file, line and field.
 
 from __future__ import annotations
 
+import os
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def load_playbook(path: str | Path) -> tuple[Playbook, Source]:
     if errors:
         raise InputErrors(errors)
     if inventory is not None:
-        inventory = str(Path(path).parent / inventory)
+        inventory = os.path.normpath(Path(path).parent / inventory)
     return Playbook(name=name, path=str(path), inventory=inventory, steps=steps), source
 
 
@@ -117,7 +118,7 @@ def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
             elif ip in statics and not statics[ip].startswith(owner + " "):
                 errors.append(source.error(f"duplicate static address {ip}: already given to {statics[ip]}",
                                            loc + ("address",)))
-            statics[ip] = f"{owner} (step {i + 1})"
+            statics[ip] = f"{owner} (steps[{i}])"
         if isinstance(spec, SetHostAdapter):
             net = inv.networks.get(spec.network)
             if net is None or net.host_adapter is None:
@@ -204,7 +205,10 @@ def load_checked(path: str | Path, inventory: str | Path | None = None) -> tuple
     pb, source = load_playbook(path)
     inv_path = inventory or pb.inventory
     if inv_path is None:
-        raise source.error("no inventory: give -i INVENTORY or set inventory: in the playbook", (), "inventory")
+        raise source.error("no inventory: set inventory: in the playbook (or give -i to labkit run)",
+                           (), "inventory")
+    if inventory is None and not Path(inv_path).is_file():
+        raise source.error(f"no such file {source.data['inventory']!r} (looked for {inv_path})", ("inventory",))
     inv = load_inventory(inv_path)
     check_against(pb, source, inv)
     return pb, inv

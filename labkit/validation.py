@@ -2,11 +2,12 @@
 
 Shared by the inventory and playbook loaders: both validate plain data from yamlsrc and need the
 same translation from pydantic's `loc` (which can contain union-member tags that are not in the
-document) back to a path that exists in the file.
+document) back to a path that exists in the file, and the same plain-language messages.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -15,6 +16,35 @@ from labkit.errors import InputError, InputErrors
 from labkit.yamlsrc import Loc, Source, dotted
 
 M = TypeVar("M", bound=BaseModel)
+
+# What each safe-alphabet pattern in model.py means, said the way a user needs to hear it.
+PATTERN_RULES = {
+    "Name": "a name: letters, digits, '-' and '_', starting with a letter or digit (at most 63)",
+    "IfName": "an interface name like eth0 or ens33: letters, digits and _ . : @ - (at most 15)",
+    "Label": "letters, digits, spaces and _ . : / ( ) + - only",
+    "UserName": "a Unix user name: lower-case letters, digits, '_', '.' and '-', starting with a letter or '_'",
+    "EnvVar": "an environment variable NAME (upper-case letters, digits and '_'), not the secret itself",
+    "FilePath": "a file path of letters, digits and _ . / ~ @ + : = - (no spaces, quotes or shell characters)",
+    "GuestPath": "an absolute path of letters, digits and _ . / @ : + -",
+    "Mac": "a MAC address like 00:0c:29:3b:4c:6d",
+    "VcUser": "a user name of letters, digits and _ . @ \\ -",
+    "Ref": "a VM, VM.IFACE, host, host.NET, router, NET.gateway, an external's name or an address",
+}
+# Errors that only say "this alternative of a union does not fit"; dropped when another error
+# about the same value explains better.
+MISMATCH = {"int_type", "int_parsing", "literal_error", "string_type", "dict_type", "model_type", "float_type",
+            "bool_type", "list_type", "model_attributes_type"}
+
+
+def _pattern_rule(pattern: str) -> str:
+    from labkit import model
+
+    for name, rule in PATTERN_RULES.items():
+        annotated = getattr(model, name, None)
+        meta = getattr(annotated, "__metadata__", ())
+        if any(getattr(m, "pattern", None) == pattern for m in meta):
+            return rule
+    return "letters, digits and a few safe punctuation marks only"
 
 
 def _real_loc(data: Any, loc: tuple) -> Loc:
@@ -32,20 +62,53 @@ def _real_loc(data: Any, loc: tuple) -> Loc:
 
 
 def _message(err: dict) -> str:
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if err["type"] == "extra_forbidden":
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
         return "unknown key"
-    if err["type"] == "missing":
+    if kind == "missing":
         return f"missing required key {err['loc'][-1]!r}"
-    if err["type"] == "string_pattern_mismatch":
-        return f"{err['input']!r} is not allowed here (letters, digits and a few safe punctuation marks only)"
-    value = err.get("input")
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and err["type"] != "missing":
+    if kind == "field_error":
+        return err["ctx"]["message"]
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not allowed here: {_pattern_rule(err['ctx']['pattern'])}"
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    msg = re.sub(r" or instance of \w+", "", msg)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        return f"{msg} (got {shown})"
+        if shown not in msg:
+            msg += f" (got {shown})"
+    elif isinstance(value, bool) and kind in ("int_type", "float_type"):
+        msg += f" (got {str(value).lower()})"
     return msg
+
+
+_KINDS = {"string_type": "a string", "int_type": "a whole number", "int_parsing": "a whole number",
+          "float_type": "a number", "bool_type": "true or false", "dict_type": "a mapping (key: value)",
+          "model_type": "a mapping (key: value)", "model_attributes_type": "a mapping (key: value)",
+          "list_type": "a list"}
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(errors: list[dict], value: Any) -> str:
+    kinds: list[str] = []
+    for e in errors:
+        kind = _KINDS.get(e["type"]) or e["msg"].removeprefix("Input should be ")
+        if kind not in kinds:
+            kinds.append(kind)
+    return f"expected {' or '.join(kinds)} (got {_shape(value)})"
 
 
 def validate(model: type[M], data: Any, source: Source, base: Loc = ()) -> M:
@@ -53,17 +116,26 @@ def validate(model: type[M], data: Any, source: Source, base: Loc = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        seen = set()
+        raw = []
         for err in exc.errors():
-            loc = base + _real_loc(data, err["loc"])
-            field_loc = loc
-            if err["type"] == "missing":
-                field_loc = loc + (err["loc"][-1],)
-            key = (loc, err["type"])
+            loc = _real_loc(data, err["loc"])
+            if err["type"] == "field_error":
+                loc = loc + (err["ctx"]["field"],)
+            raw.append((loc, err))
+        errors, seen = [], set()
+        for loc, err in raw:
+            if err["type"] in MISMATCH and any(
+                    (e["type"] not in MISMATCH or o != loc) for o, e in raw if e is not err and o[:len(loc)] == loc):
+                continue  # another alternative of the union fits the value's shape and says what is wrong
+            field_loc = base + loc + ((err["loc"][-1],) if err["type"] == "missing" else ())
+            message = _message(err)
+            if err["type"] in MISMATCH:  # every alternative refused the value's type: say them all at once
+                wanted = [e for o, e in raw if o == loc and e["type"] in MISMATCH]
+                message = _expected(wanted, err.get("input"))
+            key = (field_loc, message)
             if key in seen:
                 continue
             seen.add(key)
-            errors.append(InputError(_message(err), file=source.path, line=source.line_of(loc),
+            errors.append(InputError(message, file=source.path, line=source.line_of(base + loc),
                                      field=dotted(field_loc)))
         raise InputErrors(errors) from None

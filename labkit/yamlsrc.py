@@ -7,6 +7,8 @@ document to plain Python values (what pydantic validates) plus a map from each v
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +45,19 @@ class Source:
                           field=field if field is not None else dotted(loc))
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def dotted(loc: Loc) -> str | None:
-    """("vms", 0, "ssh", "user") -> "vms[0].ssh.user"."""
+    """("vms", 0, "files", "/etc/x") -> 'vms[0].files["/etc/x"]'; odd keys quoted, never raw."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += "[" + json.dumps(part) + "]"
     return out or None
 
 
@@ -84,11 +94,16 @@ def load(path: str | Path) -> Source:
     """Read and parse one YAML file; syntax errors become InputError with the file and line."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=name, line=line) from None
     return loads(text, name)
 
 
@@ -97,14 +112,11 @@ def loads(text: str, name: str = "<string>") -> Source:
     try:
         raw = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        if "duplicate key" in str(exc):
-            problem = "duplicate key " + str(exc.problem).split("found duplicate key", 1)[-1].strip()
-        raise InputError(f"YAML syntax: {problem or exc}", file=name, line=line) from None
+        raise InputError(_syntax_message(exc), file=name, line=_syntax_line(exc)) from None
     except YAMLError as exc:
         raise InputError(f"YAML syntax: {exc}", file=name) from None
+    if raw is None:
+        raise InputError("the file is empty", file=name, line=1)
     lines: dict[Loc, int] = {}
     try:
         data = _plain(raw, (), lines)
@@ -112,3 +124,36 @@ def loads(text: str, name: str = "<string>") -> Source:
         exc.file = name
         raise
     return Source(path=name, data=data, lines=lines)
+
+
+# Where a YAML error really is: an unclosed quote or bracket is reported by the parser at the end
+# of the file; the user needs the line where it was opened.
+_OPENED_AT = ("while scanning a quoted scalar", "while parsing a flow")
+_HINTS = {
+    "expected <block end>": "bad indentation (a line is indented more or less than its siblings)",
+    "mapping values are not allowed here": "a ':' where a value was expected (quote the value, or fix the indentation)",
+    "found character '\\t'": "a tab character (YAML indents with spaces only)",
+    "could not find expected ':'": "a line without 'key: value' (or an unclosed quote above it)",
+}
+
+
+def _syntax_line(exc: MarkedYAMLError) -> int | None:
+    ctx = str(exc.context or "")
+    mark = exc.context_mark if ctx.startswith(_OPENED_AT) and exc.context_mark else exc.problem_mark
+    mark = mark or exc.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _syntax_message(exc: MarkedYAMLError) -> str:
+    text = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+    if "duplicate key" in str(exc):
+        key = str(exc.problem).split("found duplicate key", 1)[-1].strip()
+        return f"YAML syntax: duplicate key {key}"
+    if str(exc.context or "").startswith("while scanning a quoted scalar"):
+        return "YAML syntax: a quote opened here is never closed"
+    if str(exc.context or "").startswith("while parsing a flow"):
+        return f"YAML syntax: a bracket opened here is never closed ({exc.problem})"
+    for marker, hint in _HINTS.items():
+        if marker in text:
+            return f"YAML syntax: {hint}"
+    return f"YAML syntax: {text}"
