@@ -10,6 +10,25 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("LABKIT_SHARED", REPO.parent / "shared"))
 
+# The tutorial's /etc/sysconfig/network-scripts/ifcfg-eth0 (CentOS 6.5), before its switch to DHCP.
+TUTORIAL_IFCFG = """\
+DEVICE=eth0
+HWADDR=00:0c:29:3b:4c:6d
+TYPE=Ethernet
+UUID=5ae16ecc-0149-487e-8dab-51afc75bd265
+ONBOOT=yes
+NM_CONTROLLED=yes
+BOOTPROTO=static
+IPADDR=10.0.0.101
+NETMASK=255.255.255.0
+GATEWAY=10.0.0.2
+DNS1=202.96.128.86
+DNS2=202.96.128.166
+IPV6INIT=no
+USERCTL=no
+PEERDNS=yes
+"""
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -12,25 +12,9 @@ import pytest
 from labkit.backends import open_lab
 from labkit.playbook import load_checked
 from labkit.runner import run_playbook
-from tests.conftest import REPO
+from tests.conftest import REPO, TUTORIAL_IFCFG
 
-TUTORIAL_IFCFG_AFTER = """\
-DEVICE=eth0
-HWADDR=00:0c:29:3b:4c:6d
-TYPE=Ethernet
-UUID=5ae16ecc-0149-487e-8dab-51afc75bd265
-ONBOOT=yes
-NM_CONTROLLED=yes
-BOOTPROTO=dhcp
-IPADDR=10.0.0.101
-NETMASK=255.255.255.0
-GATEWAY=10.0.0.2
-DNS1=202.96.128.86
-DNS2=202.96.128.166
-IPV6INIT=no
-USERCTL=no
-PEERDNS=yes
-"""
+TUTORIAL_IFCFG_AFTER = TUTORIAL_IFCFG.replace("BOOTPROTO=static\n", "BOOTPROTO=dhcp\n")
 
 
 def labkit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -26,25 +26,9 @@ from labkit.dialects.ifcfg import (
 )
 from labkit.errors import GuestConfigError
 from labkit.netconfig import InterfaceConfig
+from tests.conftest import TUTORIAL_IFCFG as TUTORIAL
 from tests.conftest import require
 
-TUTORIAL = """\
-DEVICE=eth0
-HWADDR=00:0c:29:3b:4c:6d
-TYPE=Ethernet
-UUID=5ae16ecc-0149-487e-8dab-51afc75bd265
-ONBOOT=yes
-NM_CONTROLLED=yes
-BOOTPROTO=static
-IPADDR=10.0.0.101
-NETMASK=255.255.255.0
-GATEWAY=10.0.0.2
-DNS1=202.96.128.86
-DNS2=202.96.128.166
-IPV6INIT=no
-USERCTL=no
-PEERDNS=yes
-"""
 TUTORIAL_DHCP = TUTORIAL.replace("BOOTPROTO=static\n", "BOOTPROTO=dhcp\n")
 TUTORIAL_CFG = InterfaceConfig(
     "static", IPv4Interface("10.0.0.101/24"), IPv4Address("10.0.0.2"),
