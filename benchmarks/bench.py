@@ -27,11 +27,9 @@ import time
 
 from labkit.hypervisor.sim import SimLab, SimWorld
 from labkit.inventory import _coherence
-from labkit.matrix.engine import run_matrix
-from labkit.matrix.result import Cell, Observation
+from labkit.matrix.engine import predicted_matrix, run_matrix
 from labkit.model import Inventory, PingMatrix
 from labkit.observe import observe
-from labkit.predict import ping
 from labkit.topology import Topology
 from labkit.yamlsrc import Source
 
@@ -84,18 +82,7 @@ def refs(inv) -> tuple[list[str], list[str]]:
 def phase_predict(inv) -> int:
     """What `labkit predict` computes (cli.predict), without rendering the table."""
     sources, targets = refs(inv)
-    topo = Topology(SimWorld(inv).state)
-    cells = []
-    for src in sources:
-        node = topo.resolve(src).node
-        for ref in targets:
-            if ref == src:
-                continue
-            t = topo.resolve(ref)
-            v = ping(topo, node, t)
-            obs = Observation(v.expectation or "error", reason=v.reason, via="model")
-            cells.append(Cell(src, ref, str(t.address) if t.address else None, None, obs, v.reason))
-    return len(cells)
+    return len(predicted_matrix(Topology(SimWorld(inv).state), "bench", sources, targets).cells)
 
 
 def phase_run(inv, workers: int = 8) -> int:

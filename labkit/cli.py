@@ -149,15 +149,10 @@ def predict(inventory: InventoryOpt = None,
             json: JsonOpt = None) -> None:
     """The model's matrix for the lab as the inventory describes it (no hypervisor is touched)."""
     from labkit.hypervisor.sim import SimWorld
+    from labkit.matrix.engine import predicted_matrix
     from labkit.matrix.report import render_run
-    from labkit.matrix.result import (
-        Cell,
-        MatrixResult,
-        Observation,
-        RunResult,
-        StepResult,
-    )
-    from labkit.predict import conflicts, ping
+    from labkit.matrix.result import RunResult, StepResult
+    from labkit.predict import conflicts
     from labkit.topology import Topology
 
     inv = _inventory_or_exit(inventory)
@@ -166,17 +161,9 @@ def predict(inventory: InventoryOpt = None,
     except InputError as exc:
         _fail_input(exc)
     topo = Topology(SimWorld(inv).state)
-    cells = []
-    for src in spec.sources:
-        node = topo.resolve(src).node
-        for ref in spec.targets:
-            if ref == src:
-                continue
-            t = topo.resolve(ref)
-            v = ping(topo, node, t)
-            obs = Observation(v.expectation or "error", reason=v.reason, via="model")
-            cells.append(Cell(src, ref, str(t.address) if t.address else None, None, obs, v.reason))
-    step = StepResult("prediction", "predict", matrix=MatrixResult("prediction", spec.sources, spec.targets, cells))
+    matrix = predicted_matrix(topo, "prediction", spec.sources, spec.targets)
+    cells = matrix.cells
+    step = StepResult("prediction", "predict", matrix=matrix)
     result = RunResult(inv.lab, "model", [step])
     console = _console()
     render_run(result, console)

@@ -12,6 +12,7 @@ falls out of that walk rather than being a special case:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -43,7 +44,7 @@ def _route(topo: Topology, node: Node, dst: IPv4Address, lan_only: bool = False)
     for ifc in node.ifaces:
         if lan_only and ifc.segment != LAN:
             continue
-        if dst in ifc.address.network and (best is None or ifc.address.network.prefixlen > best.address.network.prefixlen):
+        if dst in ifc.network and (best is None or ifc.network.prefixlen > best.network.prefixlen):
             best = ifc
     if best is not None:
         return best, dst
@@ -55,7 +56,7 @@ def _route(topo: Topology, node: Node, dst: IPv4Address, lan_only: bool = False)
         for ifc in node.ifaces:
             if lan_only and ifc.segment != LAN:
                 continue
-            if node.gateway in ifc.address.network:
+            if node.gateway in ifc.network:
                 return ifc, node.gateway
         raise _Unreachable(f"{node.name}'s gateway {node.gateway} is not in any of its subnets")
     why = f"{node.name} has no route to {dst}"
@@ -103,12 +104,12 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
             # vmnat re-originates the flow from the host: source becomes the host's LAN address
             host = topo.nodes["host"]
             nat.append((node, src))  # type: ignore[arg-type]
-            src = host.ifaces[0].address.ip
+            src = host.ifaces[0].ip
             node, lan_only = host, True
             continue
         ifc, hop = _route(topo, node, dst, lan_only)
         if src is None:
-            src = ifc.address.ip
+            src = ifc.ip
         nxt = _neighbour(topo, ifc, hop, node)
         if not nxt.owns(dst):
             if nxt.kind not in ("router", "natdev"):
@@ -117,7 +118,7 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
                 out, _ = _route(topo, nxt, dst)
                 if out.segment != LAN:  # masquerade towards the internet
                     nat.append((nxt, src))
-                    src = out.address.ip
+                    src = out.ip
             if nxt.kind == "router" and dst in topo.state.inventory.lan.subnet and ifc.segment != LAN:
                 raise _Unreachable(f"the router drops unsolicited traffic for {dst} from the internet")
         node, lan_only = nxt, False
@@ -156,3 +157,144 @@ def conflicts(topo: Topology) -> list[str]:
             if len(holders) > 1:
                 out.append(f"{ip} on {seg}: " + ", ".join(sorted(h.name for h in holders)))
     return out
+
+
+class Predictor:
+    """Verdicts for many cells of one Topology, each class of equivalent endpoints walked once.
+
+    A matrix over a thousand VMs has a million cells but few kinds of VM: same segment, same
+    subnet, same gateway, same firewall, same standing in every subnet of the lab. Two VMs of one
+    kind answer identically (addresses are unique; VMs in an address conflict are never pooled),
+    so one walk serves the class pair; its reason is re-worded with the names and addresses of the
+    cell at hand. Infrastructure (host, router, NAT devices, externals) is never pooled.
+    """
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.networks = sorted({i.network for n in topo.nodes.values() for i in n.ifaces},
+                               key=lambda net: (int(net.network_address), net.prefixlen))
+        self.conflicted = {n.name for seg in topo.arp.values() for holders in seg.values()
+                           if len(holders) > 1 for n in holders}
+        self._ids: dict[tuple, int] = {}
+        self._skeys: dict[str, int] = {}
+        self._tkeys: dict[str, int] = {}
+        self._strs: dict[str, list[str]] = {}
+        self._ref_strs: dict[str, str] = {}
+        self._reworded: dict[tuple, Verdict] = {}
+        # (source class, target class) -> (verdict, source, target, pattern or None when the
+        # reason names neither endpoint and is the same for the whole class pair)
+        self._cache: dict[tuple, tuple] = {}
+
+    def _class(self, name: str) -> tuple | None:
+        node = self.topo.nodes.get(name)
+        if node is None or node.kind != "vm" or name in self.conflicted:
+            return None
+        return (node.gateway, node.icmp_firewall, name in self.topo.misaddressed, not node.ifaces,
+                tuple((i.segment, i.network, tuple(i.ip in net for net in self.networks)) for i in node.ifaces))
+
+    def _intern(self, key: tuple) -> int:
+        """Class keys hold ipaddress objects, slow to hash: each distinct key gets a small int once."""
+        return self._ids.setdefault(key, len(self._ids))
+
+    def _skey(self, name: str) -> int:
+        key = self._skeys.get(name)
+        if key is None:
+            key = self._skeys[name] = self._intern(self._class(name) or ("node", name))
+        return key
+
+    def _tkey(self, target: Endpoint) -> int:
+        key = self._tkeys.get(target.ref)
+        if key is None:
+            cls = self._class(target.node)
+            if cls is None:
+                full = ("node", target.node, target.ref)
+            else:
+                index = next((k for k, i in enumerate(self.topo.nodes[target.node].ifaces) if i.ip == target.address), -1)
+                full = (cls, index)
+            key = self._tkeys[target.ref] = self._intern(full)
+        return key
+
+    def _addr_strs(self, name: str) -> list[str]:
+        strs = self._strs.get(name)
+        if strs is None:
+            node = self.topo.nodes.get(name)
+            strs = self._strs[name] = [str(i.ip) for i in node.ifaces] if node else []
+        return strs
+
+    def _ref_str(self, target: Endpoint) -> str:
+        text = self._ref_strs.get(target.ref)
+        if text is None:
+            text = self._ref_strs[target.ref] = str(target.address)
+        return text
+
+    def verdict(self, source: str, target: Endpoint) -> Verdict:
+        if target.address is None or target.node == source:
+            return ping(self.topo, source, target)
+        key = (self._skey(source), self._tkey(target))
+        hit = self._cache.get(key)
+        if hit is None:
+            verdict = ping(self.topo, source, target)
+            self._cache[key] = self._entry(verdict, source, target)
+            return verdict
+        return self._from_entry(key, hit, source, target)
+
+    def _entry(self, verdict: Verdict, source: str, target: Endpoint) -> tuple:
+        """Cache entry for a class pair: which of the reason's words name the source or the target."""
+        src_tokens = [t for t in (source, *self._addr_strs(source)) if t in verdict.reason]
+        dst_tokens = [t for t in (target.node, self._ref_str(target), *self._addr_strs(target.node))
+                      if t in verdict.reason]
+        pattern = None
+        if src_tokens or dst_tokens:
+            pattern = re.compile("|".join(rf"(?<![\w.-]){re.escape(t)}(?![\w-]|\.\d)"
+                                          for t in sorted(set(src_tokens + dst_tokens), key=len, reverse=True)))
+        # a reason naming only one side is shared by every cell with that side: reword it once
+        scope = "both" if src_tokens and dst_tokens else "source" if src_tokens else "target"
+        return verdict, source, target, pattern, scope
+
+    def _from_entry(self, key: tuple, hit: tuple, source: str, target: Endpoint) -> Verdict:
+        verdict, s0, t0, pattern, scope = hit
+        if pattern is None or (s0 == source and t0.ref == target.ref):
+            return verdict
+        memo = None if scope == "both" else (key, source if scope == "source" else target.ref)
+        if memo is not None:
+            done = self._reworded.get(memo)
+            if done is not None:
+                return done
+        done = self._reword(verdict, pattern, s0, t0, source, target)
+        if memo is not None:
+            self._reworded[memo] = done
+        return done
+
+    def rows(self, sources: list[str], targets: list[Endpoint]):
+        """For each source node, the verdicts against every target: `verdict` without per-cell overhead.
+
+        Yields (source, [verdict per target]). The class lookups are
+        hoisted out of the inner loop, which is what a million-cell matrix spends its time on.
+        """
+        tkeys = [self._tkey(t) if t.address is not None else None for t in targets]
+        cache = self._cache
+        for source in sources:
+            skey = self._skey(source)
+            row = []
+            for t, tkey in zip(targets, tkeys, strict=True):
+                if tkey is None or t.node == source:
+                    row.append(self.verdict(source, t))
+                    continue
+                hit = cache.get((skey, tkey))
+                if hit is None:
+                    row.append(self.verdict(source, t))
+                elif hit[3] is None:
+                    row.append(hit[0])
+                else:
+                    row.append(self._from_entry((skey, tkey), hit, source, t))
+            yield source, row
+
+    def _reword(self, verdict: Verdict, pattern: re.Pattern, s0: str, t0: Endpoint, source: str,
+                target: Endpoint) -> Verdict:
+        """The class representative's reason, with its names and addresses swapped for this cell's."""
+        swaps = {self._ref_str(t0): self._ref_str(target)}
+        for old, new in ((s0, source), (t0.node, target.node)):
+            if old != new:
+                swaps[old] = new
+                swaps.update(zip(self._addr_strs(old), self._addr_strs(new), strict=False))
+        return Verdict(verdict.reachable, pattern.sub(lambda m: swaps.get(m.group(0), m.group(0)), verdict.reason))

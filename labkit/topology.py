@@ -10,7 +10,7 @@ external targets out there. predict.py walks packets across it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, ip_address
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
 
 from labkit.errors import InputError
 from labkit.inventory import network_subnet
@@ -25,6 +25,12 @@ class Iface:
     name: str
     segment: str
     address: IPv4Interface
+    ip: IPv4Address = field(init=False)  # ipaddress builds a new object on every .ip/.network access:
+    network: IPv4Network = field(init=False)  # keep them, the model's walk reads them per hop
+
+    def __post_init__(self) -> None:
+        self.ip = self.address.ip
+        self.network = self.address.network
 
 
 @dataclass(slots=True)
@@ -36,8 +42,10 @@ class Node:
     icmp_firewall: bool = False
     notes: list[str] = field(default_factory=list)  # why an interface has no address
 
+    addrs: frozenset[IPv4Address] = frozenset()
+
     def owns(self, ip: IPv4Address) -> bool:
-        return any(i.address.ip == ip for i in self.ifaces)
+        return ip in self.addrs
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,7 @@ class Topology:
         self.state = state
         self.nodes: dict[str, Node] = {}
         self.arp: dict[str, dict[IPv4Address, list[Node]]] = {}
+        self.by_ip: dict[IPv4Address, list[Node]] = {}  # every holder of an address, any segment
         self.misaddressed: dict[str, str] = {}  # node -> why its address does not fit its segment
         self.absent_routes: list = []  # (subnet, why) the host would reach through a disabled adapter
         self.absent: dict[IPv4Address, str] = {}  # addresses that would answer but do not, and why
@@ -64,6 +73,9 @@ class Topology:
         return LAN if self.state.inventory.networks[network].type == "bridged" else network
 
     def add(self, node: Node) -> Node:
+        node.addrs = frozenset(i.ip for i in node.ifaces)
+        for ip in node.addrs:
+            self.by_ip.setdefault(ip, []).append(node)
         self.nodes[node.name] = node
         for ifc in node.ifaces:
             self.arp.setdefault(ifc.segment, {}).setdefault(ifc.address.ip, []).append(node)
@@ -125,13 +137,14 @@ class Topology:
     def resolve(self, ref: str) -> Endpoint:
         """`vm`, `vm.eth1`, `host`, `host.nat`, `router`, `nat.gateway`, `nat.dhcp`, an external, an IPv4."""
         inv = self.state.inventory
-        try:
-            ip = ip_address(ref)
-        except ValueError:
-            ip = None
-        if ip is not None:
-            holders = [n for seg in self.arp.values() for n in seg.get(ip, [])]
-            return Endpoint(ref, holders[0].name if holders else ref, ip)
+        if ref[:1].isdigit():
+            try:
+                ip = ip_address(ref)
+            except ValueError:
+                ip = None
+            if ip is not None:
+                holders = self.by_ip.get(ip, [])
+                return Endpoint(ref, holders[0].name if holders else ref, ip)
         base, _, part = ref.partition(".")
         if base in self.state.vms:
             vm = self.state.vms[base]
@@ -142,7 +155,7 @@ class Topology:
             else:
                 found = node.ifaces
             if found:
-                return Endpoint(ref, base, found[0].address.ip)
+                return Endpoint(ref, base, found[0].ip)
             return Endpoint(ref, base, None, "; ".join(node.notes) or f"{ref} has no address")
         if base == "host":
             if not part:
@@ -156,7 +169,7 @@ class Topology:
         if ref in inv.externals:
             return Endpoint(ref, ref, inv.externals[ref].address)
         if ref in self.nodes:
-            return Endpoint(ref, ref, self.nodes[ref].ifaces[0].address.ip)
+            return Endpoint(ref, ref, self.nodes[ref].ifaces[0].ip)
         raise KeyError(f"unknown matrix endpoint {ref!r}")
 
 

@@ -67,3 +67,20 @@ def test_observed_equals_model(vms, nat_adapter):
         if cell.expected is None:  # an address conflict: not predicted
             continue
         assert cell.observed.verdict == cell.expected, (cell, cell.expected_reason)
+
+
+@settings(max_examples=int(__import__("os").environ.get("LABKIT_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(vm_strategy, min_size=2, max_size=8), st.booleans())
+def test_pooled_predictions_equal_the_walk_cell_by_cell(vms, nat_adapter):
+    """The Predictor's class pooling is an optimisation only: same verdicts, same reasons."""
+    from labkit.hypervisor.sim import SimWorld
+    from labkit.predict import Predictor, ping
+    from labkit.topology import Topology
+
+    inv = build(vms, nat_adapter)
+    topo = Topology(SimWorld(inv).state)
+    pooled = Predictor(topo)
+    for src in ["host", "router", *inv.vm_names]:
+        for ref in ["host", "router", "internet", "host.nat", "nat.gateway", *inv.vm_names]:
+            target = topo.resolve(ref)
+            assert pooled.verdict(src, target) == ping(topo, src, target), (src, ref)

@@ -19,6 +19,7 @@ from labkit.inventory import network_subnet
 from labkit.model import VM, Adapter, Inventory, Network
 from labkit.netconfig import InterfaceConfig
 from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
+from labkit.predict import Predictor
 from labkit.topology import Topology
 
 
@@ -37,8 +38,11 @@ class SimWorld:
             self.files[vm.name] = dict(vm.files)
         self.state = LabState(inv, initial_host_adapters(inv), vms)
         self.leases: dict[str, dict[str, IPv4Address]] = {}  # network -> mac -> address
+        self._taken: dict[str, set[IPv4Address]] = {}
+        self._next_free: dict[str, int] = {}
         self.guest_config: dict[tuple[str, str], InterfaceConfig] = {}  # what each guest is configured with
         self._topo: Topology | None = None
+        self._predictor: Predictor | None = None
         for vm in inv.vms:
             self._boot(vm)
 
@@ -67,6 +71,12 @@ class SimWorld:
             if self._topo is None:
                 self._topo = Topology(self.state)
             return self._topo
+
+    def predictor(self) -> Predictor:
+        with self.lock:
+            if self._predictor is None or self._predictor.topo is not self.topology():
+                self._predictor = Predictor(self.topology())
+            return self._predictor
 
     def changed(self) -> None:
         self._topo = None
@@ -107,10 +117,13 @@ class SimWorld:
         subnet = network_subnet(inv, name)
         table = self.leases.setdefault(key, {})
         if mac not in table:
-            taken = set(table.values()) | self._static_addresses()
-            for n in range(int(pool.start), int(pool.end) + 1):
+            taken = self._taken.setdefault(key, set(self._static_addresses()))
+            start = self._next_free.get(key, int(pool.start))
+            for n in range(start, int(pool.end) + 1):
                 if IPv4Address(n) not in taken:
                     table[mac] = IPv4Address(n)
+                    taken.add(table[mac])
+                    self._next_free[key] = n + 1  # leases are never released: the scan resumes here
                     break
             else:
                 return None

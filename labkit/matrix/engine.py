@@ -23,7 +23,7 @@ from labkit.matrix.ping import (
 )
 from labkit.matrix.result import Cell, MatrixResult, Observation
 from labkit.model import PingMatrix
-from labkit.predict import ping as predict_ping
+from labkit.predict import Predictor
 from labkit.state import LabState
 from labkit.topology import Endpoint, Topology
 
@@ -103,6 +103,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
 def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: int = 8,
                on_source_done: Callable[[str], None] | None = None) -> MatrixResult:
     topo = Topology(state)
+    predictor = Predictor(topo)
     targets = [topo.resolve(ref) for ref in spec.targets]
     sources = {ref: topo.resolve(ref).node for ref in spec.sources}
     explicit = {}
@@ -128,10 +129,32 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
                 continue
             expected, why = explicit.get((src, t.ref)), None
             if use_model:
-                verdict = predict_ping(topo, sources[src], t)
+                verdict = predictor.verdict(sources[src], t)
                 why = verdict.reason
                 if expected is None:
                     expected = verdict.expectation
             cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected,
                               observed[src][t.ref], why))
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
+
+
+def predicted_matrix(topo: Topology, step: str, sources: list[str], targets: list[str]) -> MatrixResult:
+    """The model's matrix with nothing probed: each cell's `observed` is the model's verdict (via "model").
+
+    A conflict (the model will not guess) shows as `error` with its reason.
+    """
+    predictor = Predictor(topo)
+    ends = [topo.resolve(ref) for ref in targets]
+    addresses = [str(t.address) if t.address else None for t in ends]
+    seen: dict[int, Observation] = {}  # one Observation per distinct verdict object
+    cells = []
+    nodes = [topo.resolve(ref).node for ref in sources]
+    for src, (_, row) in zip(sources, predictor.rows(nodes, ends), strict=True):
+        for t, address, v in zip(ends, addresses, row, strict=True):
+            if t.ref == src:
+                continue
+            obs = seen.get(id(v))
+            if obs is None or obs.reason is not v.reason:
+                obs = seen[id(v)] = Observation(v.expectation or "error", reason=v.reason, via="model")
+            cells.append(Cell(src, t.ref, address, None, obs, v.reason))
+    return MatrixResult(step, list(sources), list(targets), cells)

@@ -25,7 +25,7 @@ class Observation:
     via: str | None = None  # transport kind that carried the probe: "sim", "ssh", "console"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a million-cell matrix builds a million of these, and frozen costs 2x
 class Cell:
     source: str
     target: str

@@ -12,7 +12,7 @@ import hashlib
 import shlex
 from ipaddress import ip_address
 
-from labkit.predict import ping as model_ping
+from labkit.topology import Endpoint
 from labkit.transport.base import CommandResult
 from labkit.transport.simping import render_fping, render_ping, render_ping_error
 
@@ -67,15 +67,14 @@ class SimTransport:
         return self.world.state.vms.get(self.node)
 
     def _verdict(self, target: str):
-        topo = self.world.topology()
+        topo, predictor = self.world.topology(), self.world.predictor()
         try:
             addr = ip_address(target)
         except ValueError:
             return None, None
-        holders = [n for seg in topo.arp.values() for n in seg.get(addr, [])]
-        from labkit.topology import Endpoint
+        holders = topo.by_ip.get(addr, [])
         ep = Endpoint(target, holders[0].name if holders else target, addr)
-        return topo, model_ping(topo, self.node, ep)
+        return topo, predictor.verdict(self.node, ep)
 
     def _rtts(self, target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
         if not reachable:
