@@ -23,6 +23,7 @@ class Lab(Protocol):
     inventory: Inventory
     hypervisor: Hypervisor
     backend: str
+    concurrency: int | None  # most sources worth probing at once (None: the caller's choice)
 
     def transport(self, node: str) -> GuestTransport:
         """The channel to `node` (a VM name, "host", "router" or an external), opened once per run."""

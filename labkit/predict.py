@@ -251,6 +251,16 @@ class Predictor:
         scope = "both" if src_tokens and dst_tokens else "source" if src_tokens else "target"
         return verdict, source, target, pattern, scope
 
+    def classify(self, source: str, target: Endpoint) -> Verdict:
+        """Like `verdict`, but the reason may name another member of the same classes.
+
+        For callers that need only reachable/unreachable (the simulated ping): skips re-wording.
+        """
+        if target.address is None or target.node == source:
+            return ping(self.topo, source, target)
+        hit = self._cache.get((self._skey(source), self._tkey(target)))
+        return hit[0] if hit is not None else self.verdict(source, target)
+
     def _from_entry(self, key: tuple, hit: tuple, source: str, target: Endpoint) -> Verdict:
         verdict, s0, t0, pattern, scope = hit
         if pattern is None or (s0 == source and t0.ref == target.ref):

@@ -7,6 +7,8 @@ Windows, fping). Hypothesis explores OS mixes, networks, addressing mistakes and
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,7 +71,7 @@ def test_observed_equals_model(vms, nat_adapter):
         assert cell.observed.verdict == cell.expected, (cell, cell.expected_reason)
 
 
-@settings(max_examples=int(__import__("os").environ.get("LABKIT_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("LABKIT_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(vm_strategy, min_size=2, max_size=8), st.booleans())
 def test_pooled_predictions_equal_the_walk_cell_by_cell(vms, nat_adapter):
     """The Predictor's class pooling is an optimisation only: same verdicts, same reasons."""

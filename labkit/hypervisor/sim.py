@@ -215,6 +215,7 @@ class SimLab:
     """A run's view of the simulated lab: its hypervisor and one transport per node."""
 
     backend = "sim"
+    concurrency = 1  # every command runs under the world's lock: threads would only add contention
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory

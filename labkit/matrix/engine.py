@@ -72,7 +72,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
         os_family = os_of(lab, node)
         via = transport.kind
         if os_family == "linux" and transport.run("command -v fping").ok:
-            res = transport.run(fping_command(sorted({str(t.address) for t in live}), spec.count, spec.timeout),
+            res = transport.run(fping_command(sorted({t.address for t in live}), spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
             try:
                 parsed = parse_fping(res.stderr + res.stdout)
@@ -88,7 +88,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
                               Observation("error", reason=f"fping printed nothing for {t.address}", via=via))
             return out
         for t in live:
-            res = transport.run(ping_command(os_family, str(t.address), spec.count, spec.timeout),
+            res = transport.run(ping_command(os_family, t.address, spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
             out[t.ref] = _judge(res.stdout + res.stderr, os_family, via)
     except LabkitError as exc:
@@ -119,7 +119,8 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
             on_source_done(ref)
         return ref, result
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
+    workers = min(workers, getattr(lab, "concurrency", None) or workers, len(sources))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         observed = dict(pool.map(work, list(sources)))
 
     cells = []

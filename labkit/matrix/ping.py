@@ -65,6 +65,8 @@ def _checked_address(address: object) -> str:
     The returned text is produced by ipaddress, not copied from the input, so nothing the caller
     passed can smuggle shell syntax into a command line.
     """
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)  # already an address object: its text is ipaddress's own
     if not isinstance(address, str):
         raise ValueError(f"address must be a string, got {type(address).__name__}")
     try:
