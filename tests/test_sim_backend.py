@@ -97,7 +97,6 @@ def test_network_restart_reads_the_edited_file(lab):
 
 
 def test_dhcp_without_a_server_fails_like_dhclient(lab):
-    hv, t = lab.hypervisor, lab.transport("centos")
     # hostonly has a DHCP server in the seed lab; build a lab whose hostonly has none
     inv = lab.inventory
     nets = dict(inv.networks)

@@ -18,8 +18,8 @@ from labkit.hypervisor.base import GuestNic
 from labkit.inventory import network_subnet
 from labkit.model import VM, Adapter, Inventory, Network
 from labkit.netconfig import InterfaceConfig
-from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
 from labkit.predict import Predictor
+from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
 from labkit.topology import Topology
 
 

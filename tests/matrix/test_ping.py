@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_dir, shared_files
 from labkit.matrix.ping import (
     PingParseError,
     fping_command,
@@ -16,6 +15,7 @@ from labkit.matrix.ping import (
     ping_command,
 )
 from labkit.transport.simping import render_fping, render_ping, render_ping_error
+from tests.conftest import shared_dir, shared_files
 
 DATA = Path(__file__).parent / "data"
 

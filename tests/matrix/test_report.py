@@ -26,7 +26,14 @@ from labkit.matrix.report import (
     write_json,
     write_junit,
 )
-from labkit.matrix.result import Cell, MatrixResult, Observation, RunResult, StepResult, VMResult
+from labkit.matrix.result import (
+    Cell,
+    MatrixResult,
+    Observation,
+    RunResult,
+    StepResult,
+    VMResult,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("LABKIT_UPDATE_GOLDEN") == "1"
