@@ -27,7 +27,6 @@ from labkit.model import (
     Step,
     WaitForIp,
 )
-from labkit.netconfig import InterfaceConfig
 from labkit.observe import observe
 from labkit.playbook import _adapter_index
 
@@ -94,9 +93,7 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     adapter = _adapter(vm, spec.interface)
     ac = spec.address_config()
     cfg = guestnet.to_interface_config(ac)
-    if not cfg.dns and cfg.mode == "static":
-        cfg = InterfaceConfig(cfg.mode, cfg.address, cfg.gateway, ())
-    dialect = vm.dialect or "ifcfg"
+    dialect = vm.dialect or "ifcfg"  # dialect detection over SSH arrives with the real-guest backends
     changed = guestnet.configure(lab.transport(vm.name), dialect, adapter.interface, adapter.mac, cfg)
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     return f"{adapter.interface}: {what} " + ("(written)" if changed else "(already so)")
