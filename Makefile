@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench check clean deps
+.PHONY: demo test bench check clean deps lab-deps
 
 $(BIN)/python:
 	@if ! command -v $(PYTHON) >/dev/null 2>&1 || ! $(PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
@@ -24,13 +24,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 deps: $(STAMP)
 
+# Debian packages for the network-namespace lab and the SSH tests (root; skipped quietly otherwise).
+lab-deps:
+	@sh scripts/install-lab-deps.sh
+
 demo: $(STAMP)
 	$(BIN)/labkit check inventory/seed-lab.yml playbooks/seed-bridged.yml playbooks/seed-nat.yml
 	$(BIN)/labkit run playbooks/seed-bridged.yml --json reports/seed-bridged.json --junit reports/seed-bridged.xml
 	$(BIN)/labkit run playbooks/seed-nat.yml --json reports/seed-nat.json --junit reports/seed-nat.xml
 	@echo "reports written to reports/"
 
-test: $(STAMP)
+test: $(STAMP) lab-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

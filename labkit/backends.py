@@ -16,6 +16,7 @@ from labkit.transport.base import GuestTransport
 
 BACKENDS = {
     "sim": "labkit.hypervisor.sim:open_lab",
+    "netns": "labkit.hypervisor.netns:open_lab",
 }
 
 

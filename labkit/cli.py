@@ -250,6 +250,58 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
     typer.echo(f"{vm} {ad.interface} -> {mode} ({'changed' if changed else 'unchanged'})")
 
 
+@lab_app.command("up")
+def lab_up(inventory: InventoryOpt = None) -> None:
+    """Build the lab in network namespaces and boot its VMs (root)."""
+    from labkit.netns import lab as netlab
+
+    inv = _inventory_or_exit(inventory)
+    try:
+        state = netlab.up(inv)
+    except InputError as exc:
+        _fail_input(exc)
+    except LabkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"lab {inv.lab} is up: {len(state['namespaces'])} namespaces, {len(state['vms'])} VMs "
+               f"(state in {state['dir']})")
+
+
+@lab_app.command("down")
+def lab_down(inventory: InventoryOpt = None) -> None:
+    """Stop every process of the lab and remove its namespaces (also after a crash)."""
+    from labkit.netns import lab as netlab
+
+    inv = _inventory_or_exit(inventory)
+    try:
+        done = netlab.down(inv)
+    except InputError as exc:
+        _fail_input(exc)
+    typer.echo(f"lab {inv.lab} is down: {done['namespaces']} namespaces removed, {done['killed']} processes stopped")
+
+
+@lab_app.command("status")
+def lab_status(inventory: InventoryOpt = None) -> None:
+    """Show each VM's power state and addresses."""
+    from labkit.netns import lab as netlab
+
+    inv = _inventory_or_exit(inventory)
+    try:
+        st = netlab.status(inv)
+    except InputError as exc:
+        _fail_input(exc)
+    except LabkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"lab {st['lab']} ({st['prefix']})")
+    for name, vm in st["vms"].items():
+        power = "on " if vm["powered_on"] else "off"
+        typer.echo(f"  {name:16} {power} {', '.join(vm['addresses']) or '-'}")
+
+
+app.add_typer(lab_app, name="lab")
+
+
 def main() -> None:
     try:
         app(standalone_mode=True)

@@ -70,6 +70,8 @@ def restart_command(dialect: str | None, os_family: str, interface: str) -> str:
         from labkit.dialects import ifcfg
 
         return ifcfg.restart_command(interface)
+    if dialect in ("ifupdown", None):  # Debian: down then up, so DHCP asks again on the new network
+        return f"ifdown {interface}; ifup {interface}"
     raise GuestConfigError(f"no restart command for the {dialect} dialect yet")
 
 

@@ -100,9 +100,12 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
+    """Through the backend's console when it has one: a restart over SSH cuts its own session."""
     adapter = _adapter(vm, spec.interface)
-    guestnet.restart(lab.transport(vm.name), vm.dialect, vm.os, adapter.interface)
-    return f"{adapter.interface} restarted"
+    console = getattr(lab, "console", None)
+    channel = console(vm.name) if console else lab.transport(vm.name)
+    guestnet.restart(channel, vm.dialect, vm.os, adapter.interface)
+    return f"{adapter.interface} restarted (via {channel.kind})"
 
 
 def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:

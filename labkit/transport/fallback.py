@@ -1,0 +1,75 @@
+"""SSH while the guest answers there, the console when it does not.
+
+After an adapter moves to another network the guest keeps its old address until it re-addresses,
+and SSH cannot reach it (the tutorial's author typed at the VM's console). This transport follows
+the guest's current address (as the hypervisor reports it), keeps one SSH connection per address,
+and falls back to the backend's console when no address answers. `kind` says which channel
+carried the last operation, so reports can tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from labkit.errors import TransportError
+from labkit.transport.base import CommandResult, GuestTransport
+
+
+class FallbackTransport:
+    def __init__(self, name: str, address: Callable[[], str | None], ssh: Callable[[str], GuestTransport],
+                 console: Callable[[], GuestTransport] | None) -> None:
+        self.name = name
+        self._address = address
+        self._ssh_factory = ssh
+        self._console_factory = console
+        self._ssh: dict[str, GuestTransport] = {}
+        self._dead: set[str] = set()  # addresses that did not answer: not retried until the address changes
+        self._console: GuestTransport | None = None
+        self.kind = "ssh"
+        self.used: list[str] = []  # channel of every operation, for tests and reports
+
+    def _channels(self) -> list[GuestTransport]:
+        out: list[GuestTransport] = []
+        address = self._address()
+        if address and address not in self._dead:
+            if address not in self._ssh:
+                self._ssh[address] = self._ssh_factory(address)
+            out.append(self._ssh[address])
+        if self._console_factory is not None:
+            if self._console is None:
+                self._console = self._console_factory()
+            out.append(self._console)
+        if not out:
+            raise TransportError(f"{self.name}: no address to reach it over SSH and no console")
+        return out
+
+    def _do(self, op: Callable[[GuestTransport], object]):
+        errors = []
+        for channel in self._channels():
+            try:
+                result = op(channel)
+            except TransportError as exc:
+                errors.append(f"{channel.kind}: {exc}")
+                if channel.kind == "ssh":
+                    self._dead.update(a for a, t in self._ssh.items() if t is channel)
+                    channel.close()
+                continue
+            self.kind = channel.kind
+            self.used.append(channel.kind)
+            return result
+        raise TransportError(f"{self.name}: " + "; ".join(errors))
+
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
+        return self._do(lambda ch: ch.run(command, timeout))
+
+    def read_file(self, path: str) -> str:
+        return self._do(lambda ch: ch.read_file(path))
+
+    def write_file(self, path: str, data: str, mode: int = 0o644) -> None:
+        self._do(lambda ch: ch.write_file(path, data, mode))
+
+    def close(self) -> None:
+        for t in self._ssh.values():
+            t.close()
+        if self._console is not None:
+            self._console.close()
