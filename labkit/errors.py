@@ -60,5 +60,13 @@ class TransportError(LabkitError):
     """A guest could not be reached or a command could not be run there."""
 
 
+class UnreachableError(TransportError):
+    """The channel could not be opened at all (refused, timed out, no route): another channel may do.
+
+    Anything else (a host key mismatch, failed authentication) is never a reason to try another
+    way in: it is reported as it is.
+    """
+
+
 class GuestConfigError(LabkitError):
     """A guest's network configuration file cannot be parsed or holds a value labkit will not write."""

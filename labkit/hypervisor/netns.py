@@ -87,7 +87,7 @@ class NetnsHypervisor:
         ns = self._vm(vm)["ns"]
         routes = _ip_json("-n", ns, "-4", "route", "show", "default")
         out = []
-        for link in _ip_json("-n", ns, "-4", "addr", "show"):
+        for link in _ip_json("-n", ns, "addr", "show"):
             if link.get("ifname") == "lo":
                 continue
             addrs = tuple(IPv4Interface(f"{a['local']}/{a['prefixlen']}") for a in link.get("addr_info", [])
@@ -109,7 +109,16 @@ class NetnsHypervisor:
             raise BackendError(f"network {network!r} has no host virtual adapter")
         if self.host_adapter_enabled(network) == enabled:
             return False
-        netlab.run("ip", "-n", self.state["host"], "link", "set", ifname, "up" if enabled else "down")
+        host, net = self.state["host"], self.inventory.networks[network]
+        # a disabled adapter has no address at all (as on Windows and with vmnet-netifup down),
+        # so even the host itself no longer answers on it
+        if enabled:
+            netlab.run("ip", "-n", host, "link", "set", ifname, "up")
+            netlab.run("ip", "-n", host, "addr", "replace",
+                       f"{net.host_adapter.address}/{net.subnet.prefixlen}", "dev", ifname)
+        else:
+            netlab.run("ip", "-n", host, "addr", "flush", "dev", ifname)
+            netlab.run("ip", "-n", host, "link", "set", ifname, "down")
         return True
 
     def close(self) -> None:

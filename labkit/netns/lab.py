@@ -125,7 +125,7 @@ def _plug(plan: Plan, port: Port) -> None:
     extra = ["address", port.mac] if port.mac else []
     run("ip", "-n", sw, "link", "add", port.port, "type", "veth", "peer", "name", port.ifname, *extra, "netns", port.ns)
     run("ip", "-n", sw, "link", "set", port.port, "master", port.bridge, "up")
-    if port.address is not None:
+    if port.address is not None and port.up:  # a disabled host adapter has no address
         run("ip", "-n", port.ns, "addr", "add", str(port.address), "dev", port.ifname)
     run("ip", "-n", port.ns, "link", "set", port.ifname, "up" if port.up else "down")
 

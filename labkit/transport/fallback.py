@@ -3,7 +3,8 @@
 After an adapter moves to another network the guest keeps its old address until it re-addresses,
 and SSH cannot reach it (the tutorial's author typed at the VM's console). This transport follows
 the guest's current address (as the hypervisor reports it), keeps one SSH connection per address,
-and falls back to the backend's console when no address answers. `kind` says which channel
+and falls back to the backend's console when no address answers. A guest that answers with the
+wrong host key, or refuses the credentials, is an error: never a reason to go round SSH. `kind` says which channel
 carried the last operation, so reports can tell.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labkit.errors import TransportError
+from labkit.errors import TransportError, UnreachableError
 from labkit.transport.base import CommandResult, GuestTransport
 
 
@@ -27,6 +28,11 @@ class FallbackTransport:
         self._console: GuestTransport | None = None
         self.kind = "ssh"
         self.used: list[str] = []  # channel of every operation, for tests and reports
+
+    @property
+    def handshakes(self) -> int:
+        """SSH connections opened so far (one per address the guest had, when all goes well)."""
+        return sum(getattr(t, "handshakes", 0) for t in self._ssh.values())
 
     def _channels(self) -> list[GuestTransport]:
         out: list[GuestTransport] = []
@@ -48,7 +54,7 @@ class FallbackTransport:
         for channel in self._channels():
             try:
                 result = op(channel)
-            except TransportError as exc:
+            except UnreachableError as exc:  # only "cannot get there" moves on to the console
                 errors.append(f"{channel.kind}: {exc}")
                 if channel.kind == "ssh":
                     self._dead.update(a for a, t in self._ssh.items() if t is channel)

@@ -50,6 +50,10 @@ class SimTransport:
 
     # ---- commands ----
     def run(self, command: str, timeout: float | None = None) -> CommandResult:
+        if ";" in command and "'" not in command and '"' not in command:  # a plain `a; b` sequence
+            results = [self.run(part, timeout) for part in command.split(";") if part.strip()]
+            return CommandResult(results[-1].exit_status, "".join(r.stdout for r in results),
+                                 "".join(r.stderr for r in results))
         self.commands.append(command)
         try:  # plain words need no shell parsing; fping over a thousand targets is one long line
             argv = command.split() if _PLAIN.fullmatch(command) else shlex.split(command)
@@ -229,6 +233,26 @@ def _ipconfig(t: SimTransport, argv: list[str]) -> CommandResult:
     return CommandResult(0, "\r\n".join(out) + "\r\n")
 
 
+def _ifupdown(t: SimTransport, argv: list[str]) -> CommandResult:
+    """Debian's ifdown IF / ifup IF: release the address, then configure it again (DHCP asks anew)."""
+    vm = t._vm()
+    names = [a for a in argv[1:] if not a.startswith("-")]
+    if vm is None or not names:
+        return CommandResult(1, "", f"Usage: {argv[0]} <ifaces...>\n")
+    for name in names:
+        if name not in [i.name for i in vm.ifaces]:
+            return CommandResult(1, "", f"{argv[0]}: unknown interface {name}\n")
+        if argv[0] == "ifdown":
+            st = vm.iface(name)
+            st.address = st.gateway = None
+            t.world.changed()
+            continue
+        st = t.world.bring_up(vm.name, name)
+        if st.address is None and st.note:
+            return CommandResult(1, "", f"No DHCPOFFERS received.\nifup: failed to bring up {name}\n")
+    return CommandResult(0)
+
+
 _HANDLERS = {
     ("ping", "*"): _ping,
     ("fping", "linux"): _fping,
@@ -239,5 +263,7 @@ _HANDLERS = {
     ("service", "linux"): _network_restart,
     ("systemctl", "linux"): _network_restart,
     ("ipconfig", "windows"): _ipconfig,
+    ("ifdown", "linux"): _ifupdown,
+    ("ifup", "linux"): _ifupdown,
     ("hostname", "*"): lambda t, argv: CommandResult(0, t.node + "\n"),
 }

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
 
-from labkit.errors import TransportError
+from labkit.errors import TransportError, UnreachableError
 from labkit.transport.base import CommandResult
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,9 @@ class SshTransport:
     def _error(self, message: str) -> TransportError:
         return TransportError(f"{self.name} ({self.user}@{self.host}:{self.port}): {message}")
 
+    def _unreachable(self, message: str) -> UnreachableError:
+        return UnreachableError(f"{self.name} ({self.user}@{self.host}:{self.port}): {message}")
+
     # ---- connection ----
     def _connect(self) -> paramiko.SSHClient:
         """Open socket, verify the host key, authenticate. Everything Paramiko raises becomes a TransportError."""
@@ -130,13 +133,13 @@ class SshTransport:
         try:
             sock = self.sock_factory(self.host, self.port, self.connect_timeout)
         except socket.gaierror as e:
-            raise self._error(f"cannot resolve host name: {e.strerror}") from None
+            raise self._unreachable(f"cannot resolve host name: {e.strerror}") from None
         except ConnectionRefusedError:
-            raise self._error("connection refused (is sshd running and listening on that port?)") from None
+            raise self._unreachable("connection refused (is sshd running and listening on that port?)") from None
         except TimeoutError:
-            raise self._error(f"connect timed out after {self.connect_timeout:g} s") from None
+            raise self._unreachable(f"connect timed out after {self.connect_timeout:g} s") from None
         except OSError as e:
-            raise self._error(f"cannot connect: {e.strerror or e}") from None
+            raise self._unreachable(f"cannot connect: {e.strerror or e}") from None
         tried = ([f"key file {self.key_file}"] if pkey else []) + (["ssh agent"] if self.allow_agent else [])
         tried += [f"password from ${self.password_env}"] if password is not None else []
         # The socket is ours, so Paramiko uses the host name only to look up its key (hence the alias).
@@ -202,9 +205,12 @@ class SshTransport:
         """Run op; if it fails because the connection died under it, reconnect once and run it again."""
         try:
             return op()
-        except (paramiko.SSHException, EOFError, OSError):
+        except (paramiko.SSHException, EOFError, OSError) as e:
             transport = self._client.get_transport() if self._client else None
-            if transport is not None and transport.is_active():
+            # a path that vanished (the guest moved, an adapter went down) shows as a channel that
+            # never opens while TCP still looks alive: that connection is dead too
+            stalled = "Timeout opening channel" in str(e)
+            if transport is not None and transport.is_active() and not stalled:
                 raise  # a real failure of the operation, not a dead connection
             log.debug("%s: connection died during %s, retrying once", self.name, what)
             with self._lock:
