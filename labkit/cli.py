@@ -37,6 +37,34 @@ def _console():
     return make_console()
 
 
+class _ProgressBar:
+    """A Rich progress bar per step (sources of a matrix, VMs of a step); silent when not a terminal."""
+
+    def __init__(self, console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, transient=True,
+                            disable=not console.is_terminal)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def step(self, step, units: int) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(f"{step.kind} {step.name}", total=units)
+
+    def advance(self, what: str) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task)
+
+
 def _check_report_paths(*paths: Path | None) -> None:
     """Refuse unusable report paths before the run, not after it."""
     for path in paths:
@@ -76,8 +104,8 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
         _fail_input(exc)
     console = _console()
     try:
-        with console.status(f"running {pb.name}") as status:
-            result = run_playbook(pb, lab, progress=lambda msg: status.update(msg), workers=workers)
+        with _ProgressBar(console) as progress:
+            result = run_playbook(pb, lab, progress=progress, workers=workers)
     finally:
         lab.close()
     render_run(result, console)

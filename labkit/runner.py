@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from labkit import guestnet
 from labkit.backends import Lab
@@ -30,45 +31,58 @@ from labkit.model import (
 from labkit.observe import observe
 from labkit.playbook import _adapter_index
 
-Progress = Callable[[str], None]
+
+class Progress(Protocol):
+    """What a front end hears while a playbook runs (the CLI draws a progress bar from it)."""
+
+    def step(self, step: Step, units: int) -> None: ...  # a step begins; units: sources or VMs
+
+    def advance(self, what: str) -> None: ...  # one unit done
 
 
 def run_playbook(pb: Playbook, lab: Lab, progress: Progress | None = None, workers: int = 8) -> RunResult:
     result = RunResult(pb.name, lab.backend)
     for step in pb.steps:
-        if progress:
-            progress(f"{step.kind}: {step.name}")
-        result.steps.append(run_step(step, lab, workers))
+        result.steps.append(run_step(step, lab, workers, progress))
     return result
 
 
-def run_step(step: Step, lab: Lab, workers: int = 8) -> StepResult:
+def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None = None) -> StepResult:
     spec = step.spec
     out = StepResult(step.name, step.kind)
     inv = lab.inventory
     try:
+        units = len(spec.sources) if isinstance(spec, PingMatrix) else len(getattr(spec, "vms", [])) or 1
+        if progress:
+            progress.step(step, units)
+        done = progress.advance if progress else None
         if isinstance(spec, SetHostAdapter):
             changed = lab.hypervisor.set_host_adapter(spec.network, spec.enabled)
             out.vms["host"] = VMResult(True, detail="changed" if changed else "unchanged")
+            if done:
+                done("host")
         elif isinstance(spec, PingMatrix):
-            out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers)
+            out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers, on_source_done=done)
         else:
             action = _ACTIONS[type(spec)]
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(spec.vms)))) as pool:
-                futures = {name: pool.submit(_guarded, action, lab, inv.vm(name), spec) for name in spec.vms}
+                futures = {name: pool.submit(_guarded, action, lab, inv.vm(name), spec, done) for name in spec.vms}
             out.vms = {name: f.result() for name, f in futures.items()}
     except LabkitError as exc:
         out.error = str(exc)
     return out
 
 
-def _guarded(action, lab: Lab, vm: VM, spec) -> VMResult:
+def _guarded(action, lab: Lab, vm: VM, spec, done: Callable[[str], None] | None = None) -> VMResult:
     try:
         return VMResult(True, detail=action(lab, vm, spec))
     except LabkitError as exc:
         return VMResult(False, error=str(exc))
     except OSError as exc:
         return VMResult(False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        if done:
+            done(vm.name)
 
 
 def _adapter(vm: VM, ref: str | int | None):
