@@ -17,9 +17,11 @@ from labkit.matrix.ping import (
     PingParseError,
     PingStats,
     fping_command,
+    parallel_ping_command,
     parse_fping,
     parse_ping,
     ping_command,
+    split_parallel,
 )
 from labkit.matrix.result import Cell, MatrixResult, Observation
 from labkit.model import PingMatrix
@@ -86,6 +88,17 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
                 stats = parsed.get(str(t.address))
                 out[t.ref] = (_stats_observation(stats, via) if stats is not None else
                               Observation("error", reason=f"fping printed nothing for {t.address}", via=via))
+            return out
+        if os_family != "windows":  # no fping: every target at once with background pings
+            addresses = sorted({t.address for t in live})
+            res = transport.run(parallel_ping_command(os_family, addresses, spec.count, spec.timeout),
+                                timeout=spec.count * spec.timeout + 30)
+            sections = split_parallel(res.stdout)
+            for t in live:
+                text = sections.get(str(t.address))
+                out[t.ref] = (_judge(text, os_family, via) if text is not None else Observation(
+                    "error", reason=f"no ping output for {t.address} (exit {res.exit_status}: "
+                    f"{res.stderr.strip()[:200]})", via=via))
             return out
         for t in live:
             res = transport.run(ping_command(os_family, t.address, spec.count, spec.timeout),

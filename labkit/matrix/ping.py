@@ -268,3 +268,38 @@ def parse_fping(text: str) -> dict[str, PingStats]:
             rtt_avg_ms=sum(replies) / len(replies) if replies else None,
         )
     return stats
+
+
+# --- many targets at once without fping -----------------------------------------------------------
+
+PROBE_MARK = "=== labkit-probe "
+
+
+def parallel_ping_command(os_family: OsFamily, addresses: Sequence[object], count: int, timeout_s: float) -> str:
+    """One shell command that pings every address at once (background jobs), for guests without fping.
+
+    Each ping's output goes to its own file and is printed after a marker line, so the outputs do
+    not interleave; `split_parallel` cuts them apart again. Every command comes from ping_command,
+    so every address in it has been validated by ipaddress.
+    """
+    if os_family == "windows":
+        raise ValueError("Windows has no POSIX shell: ping its targets one by one")
+    cmds = [ping_command(os_family, a, count, timeout_s) for a in addresses]
+    if not cmds:
+        raise ValueError("no address to ping")
+    jobs = " ".join(f'( {c} > "$d/{i}" 2>&1; echo "exit=$?" >> "$d/{i}" ) &' for i, c in enumerate(cmds))
+    show = " ".join(f'echo "{PROBE_MARK}{c.split()[-1]}"; cat "$d/{i}";' for i, c in enumerate(cmds))
+    return f'd=$(mktemp -d) || exit 2; {jobs} wait; {show} rm -rf "$d"'
+
+
+def split_parallel(text: str) -> dict[str, str]:
+    """The output of parallel_ping_command, per address (each ping's own text, without its exit line)."""
+    out: dict[str, str] = {}
+    current = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith(PROBE_MARK):
+            current = line[len(PROBE_MARK):].strip()
+            out[current] = ""
+        elif current is not None and not re.fullmatch(r"exit=\d+\s*", line):
+            out[current] += line
+    return out

@@ -292,3 +292,16 @@ def test_command_builders_reject_bad_numbers(count, timeout):
 def test_unknown_family_is_rejected():
     with pytest.raises(ValueError):
         ping_command("solaris", "10.0.0.2", 1, 1.0)  # type: ignore[arg-type]
+
+
+def test_parallel_ping_command_validates_and_splits_back():
+    from labkit.matrix.ping import PROBE_MARK, parallel_ping_command, split_parallel
+
+    cmd = parallel_ping_command("linux", ["10.0.0.1", "10.0.0.2"], 1, 1)
+    assert cmd.count(" &") == 2 and "ping -n -c 1 -W 1 -w 2 10.0.0.2" in cmd
+    with pytest.raises(ValueError):
+        parallel_ping_command("linux", ["10.0.0.1; reboot"], 1, 1)
+    with pytest.raises(ValueError):
+        parallel_ping_command("windows", ["10.0.0.1"], 1, 1)
+    text = f"{PROBE_MARK}10.0.0.1\nPING a\nexit=0\n{PROBE_MARK}10.0.0.2\nPING b\nexit=1\n"
+    assert split_parallel(text) == {"10.0.0.1": "PING a\n", "10.0.0.2": "PING b\n"}

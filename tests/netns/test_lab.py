@@ -162,3 +162,31 @@ def test_simulated_and_real_labs_agree_cell_for_cell(fresh_lab):
         assert result.ok, (backend, [(s.name, s.error, s.vms) for s in result.steps if not s.ok])
         verdicts[backend] = [{(c.source, c.target): c.observed.verdict for c in m.cells} for m in result.matrices]
     assert verdicts["sim"] == verdicts["netns"]
+
+
+class _WithoutFping:
+    """A guest's transport as if fping were not installed: labkit falls back to background pings."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.kind, self.commands = inner, inner.kind, []
+
+    def run(self, command, timeout=None):
+        from labkit.transport.base import CommandResult
+
+        self.commands.append(command)
+        return CommandResult(1) if command == "command -v fping" else self.inner.run(command, timeout)
+
+    def close(self):
+        self.inner.close()
+
+
+def test_without_fping_background_pings_see_the_same(fresh_lab):
+    lab = open_lab(fresh_lab)
+    try:
+        lab._transports["nat2"] = wrapped = _WithoutFping(lab.transport("nat2"))
+        matrix = full_matrix(lab, sources=("nat2",))
+        assert mismatches(matrix) == []
+        assert any(c.startswith("d=$(mktemp -d)") for c in wrapped.commands)
+        assert not any(c.startswith("fping") for c in wrapped.commands)
+    finally:
+        lab.close()
