@@ -278,19 +278,24 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
     typer.echo(f"{vm} {ad.interface} -> {mode} ({'changed' if changed else 'unchanged'})")
 
 
-@lab_app.command("up")
-def lab_up(inventory: InventoryOpt = None) -> None:
-    """Build the lab in network namespaces and boot its VMs (root)."""
+def _lab_call(action: str, inventory: Path | None) -> tuple:
+    """Load the inventory and run netns lab `action` on it; errors become exit statuses 2 and 1."""
     from labkit.netns import lab as netlab
 
     inv = _inventory_or_exit(inventory)
     try:
-        state = netlab.up(inv)
+        return inv, getattr(netlab, action)(inv)
     except InputError as exc:
         _fail_input(exc)
     except LabkitError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@lab_app.command("up")
+def lab_up(inventory: InventoryOpt = None) -> None:
+    """Build the lab in network namespaces and boot its VMs (root)."""
+    inv, state = _lab_call("up", inventory)
     typer.echo(f"lab {inv.lab} is up: {len(state['namespaces'])} namespaces, {len(state['vms'])} VMs "
                f"(state in {state['dir']})")
 
@@ -298,29 +303,14 @@ def lab_up(inventory: InventoryOpt = None) -> None:
 @lab_app.command("down")
 def lab_down(inventory: InventoryOpt = None) -> None:
     """Stop every process of the lab and remove its namespaces (also after a crash)."""
-    from labkit.netns import lab as netlab
-
-    inv = _inventory_or_exit(inventory)
-    try:
-        done = netlab.down(inv)
-    except InputError as exc:
-        _fail_input(exc)
+    inv, done = _lab_call("down", inventory)
     typer.echo(f"lab {inv.lab} is down: {done['namespaces']} namespaces removed, {done['killed']} processes stopped")
 
 
 @lab_app.command("status")
 def lab_status(inventory: InventoryOpt = None) -> None:
     """Show each VM's power state and addresses."""
-    from labkit.netns import lab as netlab
-
-    inv = _inventory_or_exit(inventory)
-    try:
-        st = netlab.status(inv)
-    except InputError as exc:
-        _fail_input(exc)
-    except LabkitError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    _, st = _lab_call("status", inventory)
     typer.echo(f"lab {st['lab']} ({st['prefix']})")
     for name, vm in st["vms"].items():
         power = "on " if vm["powered_on"] else "off"

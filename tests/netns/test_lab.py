@@ -190,3 +190,20 @@ def test_without_fping_background_pings_see_the_same(fresh_lab):
         assert not any(c.startswith("fping") for c in wrapped.commands)
     finally:
         lab.close()
+
+
+def test_lab_commands(netns_inventory):
+    def labkit(*args):
+        return subprocess.run([sys.executable, "-m", "labkit.cli", "lab", *args, "-i", str(NETNS_INVENTORY)],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+
+    netlab.down(netns_inventory)
+    assert labkit("status").returncode == 1  # not up: a clear error, exit 1
+    up = labkit("up")
+    assert up.returncode == 0 and "3 VMs" in up.stdout, up.stderr
+    again = labkit("up")
+    assert again.returncode == 1 and "already up" in again.stderr
+    status = labkit("status")
+    assert status.returncode == 0 and "centos" in status.stdout and "10.0.0.101/24" in status.stdout
+    down = labkit("down")
+    assert down.returncode == 0 and "10 namespaces removed" in down.stdout
