@@ -160,6 +160,8 @@ class Ssh(Strict):
     key_file: FilePath | None = None
     password_env: EnvVar | None = None
     known_hosts: FilePath | None = None
+    trust_on_first_use: bool = False  # record an unknown host key in labkit's own known_hosts
+    connect_timeout: float = Field(default=10, gt=0, le=300)
 
 
 class VM(Strict):

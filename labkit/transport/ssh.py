@@ -313,7 +313,7 @@ def from_inventory(vm_name: str, ssh, **overrides) -> SshTransport:
     """Build the transport for one inventory VM (`labkit.model.Ssh`); keyword overrides win."""
     kwargs = dict(host=str(ssh.address) if ssh.address else None, port=ssh.port, user=ssh.user,
                   key_file=ssh.key_file, password_env=ssh.password_env, known_hosts=ssh.known_hosts,
-                  name=vm_name)
+                  trust_on_first_use=ssh.trust_on_first_use, connect_timeout=ssh.connect_timeout, name=vm_name)
     kwargs.update(overrides)
     if not kwargs["host"]:
         raise TransportError(f"{vm_name}: the inventory gives no ssh address")
