@@ -39,6 +39,8 @@ test: $(STAMP) lab-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory lab-deps && $(BIN)/python benchmarks/bench_netns.py; \
+	else echo "skipping the netns benchmark: it needs root"; fi
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis *.egg-info

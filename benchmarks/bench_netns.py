@@ -95,16 +95,10 @@ NEIGH = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
 
 
 def neigh_needed(inv) -> int:
-    """ARP entries a full VM matrix needs at once: each VM's on-link peers, plus its gateway if it has one."""
-    from labkit.inventory import network_subnet
+    """ARP entries a full VM matrix needs at once (the count `labkit lab up` warns with)."""
+    from labkit.netns.plan import neighbour_entries
 
-    subnets = Counter(network_subnet(inv, vm.adapters[0].network) for vm in inv.vms)
-    total = 0
-    for vm in inv.vms:
-        net = inv.networks[vm.adapters[0].network]
-        total += subnets[network_subnet(inv, vm.adapters[0].network)] - 1
-        total += (net.type == "nat" and net.gateway is not None) or net.type == "bridged"
-    return total
+    return neighbour_entries(inv)
 
 
 def neigh_limit(level: int = 3) -> int | None:

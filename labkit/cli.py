@@ -296,6 +296,8 @@ def _lab_call(action: str, inventory: Path | None) -> tuple:
 def lab_up(inventory: InventoryOpt = None) -> None:
     """Build the lab in network namespaces and boot its VMs (root)."""
     inv, state = _lab_call("up", inventory)
+    for warning in state.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"lab {inv.lab} is up: {len(state['namespaces'])} namespaces, {len(state['vms'])} VMs "
                f"(state in {state['dir']})")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from labkit import guestnet
 from labkit.errors import BackendError
 from labkit.model import Inventory
-from labkit.netns.plan import Plan, Port, make_plan
+from labkit.netns.plan import Plan, Port, make_plan, neighbour_entries
 from labkit.topology import DEFAULT_WAN
 
 STATE_ROOT = Path(os.environ.get("LABKIT_STATE", "/var/lib/labkit/netns"))  # not /run: VMs mount their own
@@ -63,6 +63,21 @@ def preflight() -> None:
         raise BackendError(f"missing tools: {', '.join(missing)} (install them: make lab-deps)")
 
 
+def neighbour_warning(inv: Inventory) -> str | None:
+    """Say so when a full matrix would overflow the kernel's shared ARP table (labkit does not raise it:
+    that would change the root namespace)."""
+    try:
+        limit = int(Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3").read_text())
+    except (OSError, ValueError):
+        return None
+    needed = neighbour_entries(inv)
+    if needed <= limit * 0.9:
+        return None
+    return (f"a full matrix needs about {needed} ARP entries but the kernel keeps at most {limit} "
+            "(net.ipv4.neigh.default.gc_thresh3, shared by all namespaces): past it probes are dropped "
+            "and look unreachable; raise it with sysctl before a big matrix")
+
+
 def up(inv: Inventory) -> dict:
     preflight()
     plan = make_plan(inv)
@@ -73,7 +88,8 @@ def up(inv: Inventory) -> dict:
     state = {"lab": inv.lab, "prefix": plan.prefix, "namespaces": plan.namespaces, "pids": {},
              "run_netns_existed": Path("/run/netns").is_dir(), "vms": {}, "host_adapters": plan.host_adapters,
              "bridges": {name: seg.bridge for name, seg in plan.segments.items()}, "switch": plan.switch,
-             "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir)}
+             "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir),
+             "warnings": [w for w in (neighbour_warning(inv),) if w]}
     try:
         _write_state(sdir, state)
         _keys(sdir)

@@ -153,3 +153,23 @@ def make_plan(inv: Inventory) -> Plan:
         flavour = "rhel" if vm.dialect == "ifcfg" else "debian"
         plan.vms[vm.name] = VmPlan(vm.name, ns, flavour, tuple(ports))
     return plan
+
+
+def neighbour_entries(inv: Inventory) -> int:
+    """ARP entries a full matrix over the VMs needs at once: each adapter's on-link peers, plus a gateway.
+
+    Linux keeps one neighbour table for all namespaces (net.ipv4.neigh.default.gc_thresh3, 1024
+    by default); past it the kernel drops packets, which would look like unreachable targets.
+    """
+    from collections import Counter
+
+    from labkit.inventory import network_subnet
+
+    members = Counter(network_subnet(inv, ad.network) for vm in inv.vms for ad in vm.adapters)
+    total = 0
+    for vm in inv.vms:
+        for ad in vm.adapters:
+            net = inv.networks[ad.network]
+            total += members[network_subnet(inv, ad.network)] - 1
+            total += (net.type == "nat" and net.gateway is not None) or net.type == "bridged"
+    return total
