@@ -108,9 +108,10 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     ac = spec.address_config()
     cfg = guestnet.to_interface_config(ac)
     dialect = vm.dialect or "ifcfg"  # dialect detection over SSH arrives with the real-guest backends
-    changed = guestnet.configure(lab.transport(vm.name), dialect, adapter.interface, adapter.mac, cfg)
+    channel = lab.transport(vm.name)
+    changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
-    return f"{adapter.interface}: {what} " + ("(written)" if changed else "(already so)")
+    return f"{adapter.interface}: {what} " + ("(written" if changed else "(already so") + f", via {channel.kind})"
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:

@@ -207,3 +207,20 @@ def test_lab_commands(netns_inventory):
     assert status.returncode == 0 and "centos" in status.stdout and "10.0.0.101/24" in status.stdout
     down = labkit("down")
     assert down.returncode == 0 and "10 namespaces removed" in down.stdout
+
+
+def test_power_off_and_on(fresh_lab):
+    lab = open_lab(fresh_lab)
+    try:
+        hv = lab.hypervisor
+        assert hv.set_power("nat2", False) is True and not hv.powered_on("nat2")
+        assert hv.guest_nics("nat2") == []
+        with pytest.raises(TransportError, match="powered off"):
+            lab.console("nat2")
+        assert hv.set_power("nat2", False) is False
+        assert hv.set_power("nat2", True) is True and hv.powered_on("nat2")
+        addr = hv.guest_nics("nat2")[0].addresses[0]
+        assert addr.ip in fresh_lab.networks["nat"].subnet
+        assert lab.console("nat2").run("hostname").stdout.strip() == "nat2"
+    finally:
+        lab.close()
