@@ -16,7 +16,15 @@ from labkit.yamlsrc import Source, load
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    source = load(path)
+    return _checked(load(path))
+
+
+def inventory_from_data(data: dict, name: str = "<data>") -> Inventory:
+    """An inventory built in code (benchmarks, generators), held to the same rules as a file."""
+    return _checked(Source(name, data, {}))
+
+
+def _checked(source: Source) -> Inventory:
     if not isinstance(source.data, dict):
         raise source.error("an inventory is a mapping (lab, host, lan, networks, vms...)")
     inv = validate(Inventory, source.data, source)
