@@ -7,12 +7,13 @@ transport's atomic write, so a failure never leaves half a config file.
 
 from __future__ import annotations
 
-from labkit.errors import GuestConfigError, TransportError
+import uuid
+
+from labkit.dialects import file_dialect
+from labkit.errors import TransportError
 from labkit.model import AddressConfig
 from labkit.netconfig import InterfaceConfig
 from labkit.transport.base import CommandResult, GuestTransport
-
-SUPPORTED = ("ifcfg",)
 
 
 def to_interface_config(ac: AddressConfig) -> InterfaceConfig:
@@ -22,57 +23,51 @@ def to_interface_config(ac: AddressConfig) -> InterfaceConfig:
 
 
 def config_path(dialect: str, interface: str) -> str:
-    if dialect == "ifcfg":
-        return f"/etc/sysconfig/network-scripts/ifcfg-{interface}"
-    raise GuestConfigError(f"the {dialect} dialect is not supported yet (supported: {', '.join(SUPPORTED)})")
+    return file_dialect(dialect).path_for(interface)
 
 
 def render_new(dialect: str, interface: str, mac: str | None, cfg: InterfaceConfig) -> str:
     """A fresh config file for an interface that has none, in the distribution's usual shape."""
-    from labkit.dialects import ifcfg
+    if dialect == "nmkeyfile":
+        from labkit.dialects import nmkeyfile
 
-    if dialect != "ifcfg":
-        config_path(dialect, interface)  # raises for unsupported dialects
-    f = ifcfg.IfcfgFile.parse("", config_path(dialect, interface))
-    f.set("DEVICE", interface)
-    if mac:
-        f.set("HWADDR", mac.lower())
-    f.set("TYPE", "Ethernet")
-    f.set("ONBOOT", "yes")
-    ifcfg.apply_config(f, cfg)
-    return f.render()
+        return nmkeyfile.new_connection(interface, cfg, uuid.uuid4())
+    d = file_dialect(dialect)
+    doc = d.parse("", d.path_for(interface))
+    if dialect == "ifcfg":  # the keys RHEL's installer writes first
+        doc.set("DEVICE", interface)
+        if mac:
+            doc.set("HWADDR", mac.lower())
+        doc.set("TYPE", "Ethernet")
+        doc.set("ONBOOT", "yes")
+    d.apply_config(doc, interface, cfg)
+    return d.render(doc)
 
 
 def configure(transport: GuestTransport, dialect: str, interface: str, mac: str | None,
               cfg: InterfaceConfig) -> bool:
     """Rewrite the interface's config file for `cfg`; False when it already said exactly that."""
-    from labkit.dialects import ifcfg
-
-    path = config_path(dialect, interface)
+    d = file_dialect(dialect)
+    path = d.path_for(interface)
+    mode = 0o600 if dialect == "nmkeyfile" else 0o644  # NetworkManager ignores keyfiles others can read
     try:
         text = transport.read_file(path)
     except FileNotFoundError:
-        transport.write_file(path, render_new(dialect, interface, mac, cfg), 0o644)
+        transport.write_file(path, render_new(dialect, interface, mac, cfg), mode)
         return True
-    f = ifcfg.IfcfgFile.parse(text, path)
-    ifcfg.apply_config(f, cfg)
-    new = f.render()
+    doc = d.parse(text, path)
+    d.apply_config(doc, interface, cfg)
+    new = d.render(doc)
     if new == text:
         return False
-    transport.write_file(path, new, 0o644)
+    transport.write_file(path, new, mode)
     return True
 
 
 def restart_command(dialect: str | None, os_family: str, interface: str) -> str:
     if os_family == "windows":
         return "ipconfig /renew"
-    if dialect == "ifcfg":
-        from labkit.dialects import ifcfg
-
-        return ifcfg.restart_command(interface)
-    if dialect in ("ifupdown", None):  # Debian: down then up, so DHCP asks again on the new network
-        return f"ifdown {interface}; ifup {interface}"
-    raise GuestConfigError(f"no restart command for the {dialect} dialect yet")
+    return file_dialect(dialect or "ifupdown").restart_command(interface)
 
 
 def restart(transport: GuestTransport, dialect: str | None, os_family: str, interface: str,

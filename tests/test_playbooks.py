@@ -138,3 +138,14 @@ steps:
     cell = result.matrices[0].cell("host", "nat2")
     assert cell.observed.verdict == "error" and "no address" in cell.observed.reason
     assert not cell.ok
+
+
+def test_debian_guest_readdressed_through_its_interfaces_file():
+    pb, inv = load_checked(REPO / "tests" / "data" / "debian-readdress.yml", REPO / "inventory" / "seed-netns.yml")
+    lab = open_lab(inv, "sim")
+    result = run_playbook(pb, lab)
+    assert result.ok, [(s.name, s.error, s.vms) for s in result.steps if not s.ok]
+    assert result.steps[3].vms["win7"].detail == "eth0: 192.168.1.50/24"
+    text = lab.transport("win7").read_file("/etc/network/interfaces")
+    assert "iface eth0 inet dhcp" in text and "192.168.1.50" not in text
+    assert result.steps[7].vms["win7"].detail != "eth0: 192.168.1.50/24"

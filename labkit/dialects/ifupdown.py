@@ -189,11 +189,13 @@ def restart_command(interface: str) -> str:
     """ifdown then ifup, `;` so that ifup runs even when ifupdown did not bring the interface up.
 
     Pitfall: ifdown deconfigures what the file says *now* (`ip addr del` of the file's address, the
-    dhcp method's `dhclient -r`), not what is running. So the file must be written only after ifdown
-    when the address or method changes, else the old address or the DHCP client stays. labkit's apply
-    step does that ordering (ifdown, write, ifup) and keeps the session alive across the link drop."""
+    dhcp method's `dhclient -r`), not what is running. When the file was already rewritten (dhcp ->
+    static, or a new address), ifdown leaves the old DHCP client or address behind. So between the
+    two, the restart also releases any dhclient of the interface and flushes its IPv4 addresses:
+    whatever the file said before, ifup then starts from a clean interface."""
     _check_name(interface)
-    return f"ifdown {interface}; ifup {interface}"
+    return (f"ifdown {interface}; dhclient -4 -r -pf /run/dhclient.{interface}.pid {interface} 2>/dev/null; "
+            f"ip -4 addr flush dev {interface}; ifup {interface}")
 
 
 def _check_name(interface: str) -> None:

@@ -59,11 +59,16 @@ class SimWorld:
                 path = config_path("ifcfg", a.interface)
                 if path not in files:
                     files[path] = render_new("ifcfg", a.interface, a.mac, cfg)
-            else:  # no file format simulated yet: the guest simply holds the configuration
+            elif vm.dialect == "ifupdown":
+                path = config_path("ifupdown", a.interface)
+                files[path] = _with_stanza(files.get(path), a.interface, cfg)
+            else:  # no file format simulated (Windows, netplan, keyfiles): the guest holds the configuration
                 self.guest_config[(vm.name, a.interface)] = cfg
                 self.bring_up(vm.name, a.interface)
         if vm.dialect == "ifcfg" and vm.powered_on:
             ifcfg_service(SimTransport(self, vm.name, vm.os))
+        if vm.dialect == "ifupdown" and vm.powered_on:
+            SimTransport(self, vm.name, vm.os).run("ifup -a")
 
     def topology(self) -> Topology:
         """The wires as they are now; rebuilt only after something changed."""
@@ -137,6 +142,15 @@ class SimWorld:
                 if a is not None:
                     out.add(a)
         return out
+
+
+def _with_stanza(text: str | None, interface: str, cfg: InterfaceConfig) -> str:
+    """/etc/network/interfaces with this interface's stanza, as a Debian installer leaves it."""
+    from labkit.dialects import ifupdown
+
+    doc = ifupdown.parse(text if text is not None else "auto lo\niface lo inet loopback\n\n")
+    ifupdown.apply_config(doc, interface, cfg)
+    return ifupdown.render(doc)
 
 
 class SimHypervisor:

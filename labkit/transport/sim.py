@@ -156,6 +156,13 @@ def _ip(t: SimTransport, argv: list[str]) -> CommandResult:
     vm = t._vm()
     if vm is None:
         return CommandResult(1, "", "ip: not a VM\n")
+    if "flush" in argv:  # ip -4 addr flush dev IF
+        dev = argv[argv.index("dev") + 1]
+        for i in vm.ifaces:
+            if i.name == dev:
+                i.address = i.gateway = None
+                t.world.changed()
+        return CommandResult(0)
     if "route" in argv:
         lines = [f"default via {i.gateway} dev {i.name}\n" for i in vm.ifaces if i.gateway and i.address]
         return CommandResult(0, "".join(lines[:1]))
@@ -247,11 +254,29 @@ def _ipconfig(t: SimTransport, argv: list[str]) -> CommandResult:
 
 
 def _ifupdown(t: SimTransport, argv: list[str]) -> CommandResult:
-    """Debian's ifdown IF / ifup IF: release the address, then configure it again (DHCP asks anew)."""
+    """Debian's ifdown IF / ifup IF (and ifup -a): ifup reads /etc/network/interfaces as ifupdown does."""
     vm = t._vm()
     names = [a for a in argv[1:] if not a.startswith("-")]
+    if vm is not None and "-a" in argv:
+        names = [i.name for i in vm.ifaces]
     if vm is None or not names:
         return CommandResult(1, "", f"Usage: {argv[0]} <ifaces...>\n")
+    if argv[0] == "ifup" and "/etc/network/interfaces" in t.files:
+        from labkit.dialects import ifupdown
+        from labkit.errors import GuestConfigError
+
+        try:
+            doc = ifupdown.parse(t.files["/etc/network/interfaces"], "/etc/network/interfaces")
+        except GuestConfigError as exc:
+            return CommandResult(1, "", f"ifup: {exc}\n")
+        for name in list(names):
+            try:
+                t.world.guest_config[(vm.name, name)] = ifupdown.read_config(doc, name)
+            except GuestConfigError:
+                if "-a" in argv:
+                    names.remove(name)  # not in the file: ifup -a leaves it alone
+                else:
+                    return CommandResult(1, "", f"ifup: unknown interface {name}\n")
     for name in names:
         if name not in [i.name for i in vm.ifaces]:
             return CommandResult(1, "", f"{argv[0]}: unknown interface {name}\n")
@@ -277,6 +302,7 @@ _HANDLERS = {
     ("systemctl", "linux"): _network_restart,
     ("ipconfig", "windows"): _ipconfig,
     ("ifdown", "linux"): _ifupdown,
+    ("dhclient", "linux"): lambda t, argv: CommandResult(0),  # `dhclient -r`: the sim keeps no client running
     ("ifup", "linux"): _ifupdown,
     ("hostname", "*"): lambda t, argv: CommandResult(0, t.node + "\n"),
 }

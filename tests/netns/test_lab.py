@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from ipaddress import IPv4Address
 
 import pytest
 
@@ -222,5 +223,19 @@ def test_power_off_and_on(fresh_lab):
         addr = hv.guest_nics("nat2")[0].addresses[0]
         assert addr.ip in fresh_lab.networks["nat"].subnet
         assert lab.console("nat2").run("hostname").stdout.strip() == "nat2"
+    finally:
+        lab.close()
+
+
+def test_debian_guest_readdressed_for_real(fresh_lab):
+    pb, inv = load_checked(REPO / "tests" / "data" / "debian-readdress.yml", NETNS_INVENTORY)
+    lab = open_lab(inv)
+    try:
+        result = run_playbook(pb, lab)
+        assert result.ok, [(s.name, s.error, s.vms) for s in result.steps if not s.ok]
+        assert result.steps[3].vms["win7"].detail == "eth0: 192.168.1.50/24"
+        last = lab.hypervisor.guest_nics("win7")[0].addresses
+        assert len(last) == 1 and last[0].ip != IPv4Address("192.168.1.50")  # DHCP again, nothing left over
+        assert last[0].ip in inv.lan.subnet
     finally:
         lab.close()
