@@ -325,8 +325,10 @@ def test_hostile_interface_names_refused(name: str) -> None:
 
 def test_path_and_restart_command() -> None:
     assert path_for("eth0") == "/etc/network/interfaces"
-    assert restart_command("ens33") == "ifdown ens33; ifup ens33"
-    assert restart_command("eth0.100") == "ifdown eth0.100; ifup eth0.100"
+    assert restart_command("ens33") == ("ifdown ens33; dhclient -4 -r -pf /run/dhclient.ens33.pid ens33 2>/dev/null; "
+                                        "ip -4 addr flush dev ens33; ifup ens33")
+    cmd = restart_command("eth0.100")
+    assert cmd.startswith("ifdown eth0.100;") and cmd.endswith("; ifup eth0.100")
 
 
 # ---------------------------------------------------------------- round trip
