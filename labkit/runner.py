@@ -14,6 +14,7 @@ from typing import Protocol
 
 from labkit import guestnet
 from labkit.backends import Lab
+from labkit.detect import detect
 from labkit.errors import LabkitError
 from labkit.matrix.engine import run_matrix
 from labkit.matrix.result import RunResult, StepResult, VMResult
@@ -107,8 +108,8 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     adapter = _adapter(vm, spec.interface)
     ac = spec.address_config()
     cfg = guestnet.to_interface_config(ac)
-    dialect = vm.dialect or "ifcfg"  # dialect detection over SSH arrives with the real-guest backends
     channel = lab.transport(vm.name)
+    dialect = vm.dialect or detect(channel)
     changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     return f"{adapter.interface}: {what} " + ("(written" if changed else "(already so") + f", via {channel.kind})"
@@ -119,7 +120,8 @@ def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
     adapter = _adapter(vm, spec.interface)
     console = getattr(lab, "console", None)
     channel = console(vm.name) if console else lab.transport(vm.name)
-    guestnet.restart(channel, vm.dialect, vm.os, adapter.interface)
+    dialect = vm.dialect or (None if vm.os == "windows" else detect(channel))
+    guestnet.restart(channel, dialect, vm.os, adapter.interface)
     return f"{adapter.interface} restarted (via {channel.kind})"
 
 

@@ -51,23 +51,28 @@ class SimWorld:
         from labkit.transport.sim import SimTransport, ifcfg_service
 
         files = self.files[vm.name]
+        dialect = vm.dialect
+        if dialect is None and vm.os != "windows":  # what the seeded files say, else Debian's default
+            dialect = "ifcfg" if any("/network-scripts/ifcfg-" in p for p in files) else "ifupdown"
+        if dialect in _OS_RELEASE:
+            files.setdefault("/etc/os-release", _OS_RELEASE[dialect])
         for a in vm.adapters:
             if a.config is None:
                 continue
             cfg = to_interface_config(a.config)
-            if vm.dialect == "ifcfg":
+            if dialect == "ifcfg":
                 path = config_path("ifcfg", a.interface)
                 if path not in files:
                     files[path] = render_new("ifcfg", a.interface, a.mac, cfg)
-            elif vm.dialect == "ifupdown":
+            elif dialect == "ifupdown":
                 path = config_path("ifupdown", a.interface)
                 files[path] = _with_stanza(files.get(path), a.interface, cfg)
             else:  # no file format simulated (Windows, netplan, keyfiles): the guest holds the configuration
                 self.guest_config[(vm.name, a.interface)] = cfg
                 self.bring_up(vm.name, a.interface)
-        if vm.dialect == "ifcfg" and vm.powered_on:
+        if dialect == "ifcfg" and vm.powered_on:
             ifcfg_service(SimTransport(self, vm.name, vm.os))
-        if vm.dialect == "ifupdown" and vm.powered_on:
+        if dialect == "ifupdown" and vm.powered_on:
             SimTransport(self, vm.name, vm.os).run("ifup -a")
 
     def topology(self) -> Topology:
@@ -142,6 +147,12 @@ class SimWorld:
                 if a is not None:
                     out.add(a)
         return out
+
+
+_OS_RELEASE = {
+    "ifcfg": 'NAME="CentOS"\nVERSION="6.5 (Final)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="6"\n',
+    "ifupdown": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+}
 
 
 def _with_stanza(text: str | None, interface: str, cfg: InterfaceConfig) -> str:

@@ -240,6 +240,9 @@ def _prepare_vm(sdir: Path, vm, vp) -> dict:
                 text = guestnet.render_new("ifcfg", ad.interface, port.mac, cfg) if cfg else \
                     f"DEVICE={ad.interface}\nONBOOT=no\n"
             (scripts / f"ifcfg-{ad.interface}").write_text(text)
+        # says what the guest stands in for, so dialect detection sees a RHEL-family system
+        (etc / "os-release").write_text('NAME="CentOS Linux (labkit netns emulation)"\nID="centos"\n'
+                                        'ID_LIKE="rhel fedora"\nVERSION_ID="6"\n')
         (etc / "init.d").mkdir(exist_ok=True)
         stand_in = resources.files("labkit.netns").joinpath("guest/network").read_text()
         (etc / "init.d/network").write_text(stand_in)

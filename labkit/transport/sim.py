@@ -145,6 +145,8 @@ def _is_ip(text: str) -> bool:
 
 def _command_v(t: SimTransport, argv: list[str]) -> CommandResult:
     tools = {"ping": "/bin/ping", "ip": "/sbin/ip", "fping": "/usr/bin/fping"}
+    if t._vm() is not None and "/etc/network/interfaces" in t.files:
+        tools["ifup"] = "/sbin/ifup"
     if t.os == "busybox":
         tools = {"ping": "/bin/ping", "ip": "/sbin/ip"}
     name = argv[-1]
@@ -291,10 +293,41 @@ def _ifupdown(t: SimTransport, argv: list[str]) -> CommandResult:
     return CommandResult(0)
 
 
+def _cat(t: SimTransport, argv: list[str]) -> CommandResult:
+    out, status = [], 0
+    for path in (a for a in argv[1:] if not a.startswith(("-", "2>"))):
+        if path in t.files:
+            out.append(t.files[path])
+        else:
+            status = 1
+    return CommandResult(status, "".join(out), "" if status == 0 else "cat: No such file or directory\n")
+
+
+def _ls(t: SimTransport, argv: list[str]) -> CommandResult:
+    """`ls -d PATTERN...` over the guest's files (the shell would expand the globs)."""
+    import fnmatch
+
+    found = sorted({p for pat in argv[1:] if not pat.startswith(("-", "2>"))
+                    for p in t.files if fnmatch.fnmatchcase(p, pat)})
+    return CommandResult(0 if found else 2, "".join(f + "\n" for f in found))
+
+
+def _command_v_many(t: SimTransport, argv: list[str]) -> CommandResult:
+    names = [a for a in argv[2:] if not a.startswith("2>")]
+    if len(names) == 1:
+        return _command_v(t, argv)
+    lines = [_command_v(t, ["command", "-v", n]).stdout for n in names]
+    return CommandResult(0 if any(lines) else 1, "".join(lines))
+
+
 _HANDLERS = {
     ("ping", "*"): _ping,
     ("fping", "linux"): _fping,
-    ("command", "*"): _command_v,
+    ("command", "*"): _command_v_many,
+    ("cat", "*"): _cat,
+    ("ls", "*"): _ls,
+    ("echo", "*"): lambda t, argv: CommandResult(0, " ".join(a for a in argv[1:] if not a.startswith("2>")) + "\n"),
+    ("true", "*"): lambda t, argv: CommandResult(0),
     ("ip", "linux"): _ip,
     ("ip", "busybox"): _ip,
     ("/etc/init.d/network", "linux"): _network_restart,

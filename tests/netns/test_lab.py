@@ -239,3 +239,14 @@ def test_debian_guest_readdressed_for_real(fresh_lab):
         assert last[0].ip in inv.lan.subnet
     finally:
         lab.close()
+
+
+def test_dialects_are_detected_on_the_guests(fresh_lab):
+    from labkit.detect import detect
+
+    lab = open_lab(fresh_lab)
+    try:
+        assert detect(lab.transport("centos")) == "ifcfg"  # the RHEL-style guest
+        assert detect(lab.transport("win7")) == "ifupdown"  # the Debian guest
+    finally:
+        lab.close()
