@@ -210,6 +210,8 @@ class SetMode(Strict):
 class ConfigureGuest(Strict):
     vms: VmList
     interface: IfName | None = None
+    apply: bool = False  # also apply it, safely: confirmed over the network or rolled back by the guest
+    rollback_after: StrictFloat = Field(default=60, ge=5, le=3600)
     dhcp: bool = False
     address: IPv4Interface | None = None
     gateway: IPv4Address | None = None

@@ -110,9 +110,22 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     cfg = guestnet.to_interface_config(ac)
     channel = lab.transport(vm.name)
     dialect = vm.dialect or detect(channel)
+    if spec.apply:
+        return _safe_apply(lab, vm, adapter, channel, dialect, cfg, spec.rollback_after)
     changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     return f"{adapter.interface}: {what} " + ("(written" if changed else "(already so") + f", via {channel.kind})"
+
+
+def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_after: float) -> str:
+    from labkit.safeapply import safe_apply
+
+    reach = getattr(lab, "network_transport", None)
+    if reach is None:
+        raise LabkitError(f"safe apply needs a backend that reaches guests over the network; {lab.backend} does not")
+    return safe_apply(channel, dialect, adapter.interface, cfg, rollback_after=rollback_after,
+                      find_address=lambda: lab.guest_address(vm.name, adapter.interface),
+                      reach=lambda address: reach(vm.name, address))
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:

@@ -160,6 +160,19 @@ class NetnsLab:
         self._transports[node] = t
         return t
 
+    def network_transport(self, node: str, address) -> object:
+        """SSH to `node` at `address` from the host, and nothing else (safe apply's proof)."""
+        return self._ssh(node, str(address))
+
+    def guest_address(self, node: str, interface: str):
+        """The guest's first IPv4 address on `interface` (by its adapter's MAC), or None."""
+        vm = self.inventory.vm(node)
+        mac = next((a.mac for a in vm.adapters if a.interface == interface), None)
+        for nic in self.hypervisor.guest_nics(node):
+            if nic.addresses and (mac is None or (nic.mac or "").lower() == mac.lower()):
+                return nic.addresses[0].ip
+        return None
+
     def console(self, node: str) -> ConsoleTransport:
         """The VM's out-of-band console (no guest networking needed)."""
         return ConsoleTransport(node, self.hypervisor.state["vms"][node].get("init_pid"))
