@@ -9,7 +9,9 @@ is what VMware's networking would do; DHCP hands out leases deterministically fr
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from ipaddress import IPv4Address, IPv4Interface
 
 from labkit.errors import BackendError
@@ -42,6 +44,7 @@ class SimWorld:
         self._next_free: dict[str, int] = {}
         self.guest_config: dict[tuple[str, str], InterfaceConfig] = {}  # what each guest is configured with
         self._topo: Topology | None = None
+        self.timers: list[tuple[float, str, str]] = []  # (due, node, script): armed revert timers
         self._predictor: Predictor | None = None
         for vm in inv.vms:
             self._boot(vm)
@@ -74,6 +77,29 @@ class SimWorld:
             ifcfg_service(SimTransport(self, vm.name, vm.os))
         if dialect == "ifupdown" and vm.powered_on:
             SimTransport(self, vm.name, vm.os).run("ifup -a")
+
+    def arm_timer(self, node: str, script: str) -> None:
+        """A labkit revert timer (safeapply.py's script), run by the simulated guest when it is due."""
+        seconds = float(re.search(r"^sleep (\d+)", script, re.M).group(1))
+        self.timers.append((time.monotonic() + seconds, node, script))
+
+    def fire_timers(self) -> None:
+        due = [t for t in self.timers if t[0] <= time.monotonic()]
+        if not due:
+            return
+        from labkit.transport.sim import SimTransport
+
+        for timer in due:
+            self.timers.remove(timer)
+            _, node, script = timer
+            files = self.files[node]
+            confirm = re.search(r"^\[ -e (\S+) \] && exit 0", script, re.M).group(1)
+            if confirm in files:
+                continue
+            backup, target = re.search(r"^cp (\S+) (\S+)\.labkit-revert", script, re.M).groups()
+            files[target] = files[backup]
+            restart = script.strip().splitlines()[3]
+            SimTransport(self, node, self.state.vms[node].os).run(restart)
 
     def topology(self) -> Topology:
         """The wires as they are now; rebuilt only after something changed."""
@@ -260,6 +286,26 @@ class SimLab:
                 os_family = "linux"
             self._transports[node] = SimTransport(self.world, node, os_family)
         return self._transports[node]
+
+    def guest_address(self, node: str, interface: str):
+        self.world.fire_timers()
+        st = self.world.state.vms[node].iface(interface)
+        return st.address.ip if st.address else None
+
+    def network_transport(self, node: str, address):
+        """The guest over the network from the host: only if the model says the host gets there."""
+        from labkit.errors import UnreachableError
+        from labkit.topology import Endpoint
+
+        self.world.fire_timers()
+        topo = self.world.topology()
+        holders = topo.by_ip.get(address, [])
+        if [h.name for h in holders] != [node]:
+            raise UnreachableError(f"{node}: nothing of it answers at {address}")
+        verdict = self.world.predictor().classify("host", Endpoint(str(address), node, address))
+        if verdict.reachable is False:
+            raise UnreachableError(f"{node} ({address}): connect timed out ({verdict.reason})")
+        return self.transport(node)
 
     def close(self) -> None:
         self._transports.clear()

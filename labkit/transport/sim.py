@@ -20,6 +20,8 @@ from labkit.transport.simping import render_fping, render_ping, render_ping_erro
 
 IFCFG_DIR = "/etc/sysconfig/network-scripts"
 _PLAIN = re.compile(r"[A-Za-z0-9 ./:_=-]*")
+_IGNORED = ("~", ".bak", ".orig", ".rpmnew", ".rpmorig", ".rpmsave")
+_REDIRECT = re.compile(r"^\d?(>>?|<)")
 
 
 class SimTransport:
@@ -56,11 +58,20 @@ class SimTransport:
             results = [self.run(part, timeout) for part in command.split(";") if part.strip()]
             return CommandResult(results[-1].exit_status, "".join(r.stdout for r in results),
                                  "".join(r.stderr for r in results))
+        self.world.fire_timers()
+        if " && " in command and "'" not in command:  # a && b: stop at the first failure
+            result = CommandResult(0)
+            for part in command.split(" && "):
+                result = self.run(part, timeout)
+                if not result.ok:
+                    break
+            return result
         self.commands.append(command)
         try:  # plain words need no shell parsing; fping over a thousand targets is one long line
             argv = command.split() if _PLAIN.fullmatch(command) else shlex.split(command)
         except ValueError as exc:
             return CommandResult(2, "", f"sh: syntax error: {exc}\n")
+        argv = [a for a in argv if not _REDIRECT.match(a)]  # the simulated tools print to us either way
         if not argv:
             return CommandResult(0)
         if self.node in self.world.state.vms and not self.world.state.vms[self.node].powered_on:
@@ -197,7 +208,8 @@ def ifcfg_service(t: SimTransport) -> CommandResult:
     vm = t._vm()
     out = ["Shutting down loopback interface:  [  OK  ]", "Bringing up loopback interface:  [  OK  ]"]
     status = 0
-    for path in sorted(p for p in t.files if p.startswith(IFCFG_DIR + "/ifcfg-") and not p.endswith("-lo")):
+    for path in sorted(p for p in t.files if p.startswith(IFCFG_DIR + "/ifcfg-") and not p.endswith("-lo")
+                       and not p.endswith(_IGNORED)):  # as initscripts skip backups
         name = path.rsplit("ifcfg-", 1)[1]
         try:
             f = ifcfg.IfcfgFile.parse(t.files[path], path)
@@ -320,6 +332,31 @@ def _command_v_many(t: SimTransport, argv: list[str]) -> CommandResult:
     return CommandResult(0 if any(lines) else 1, "".join(lines))
 
 
+def _setsid(t: SimTransport, argv: list[str]) -> CommandResult:
+    """`setsid -f sh -c 'CMD'` runs CMD now; `setsid -f sh SCRIPT` arms a labkit revert timer."""
+    rest = [a for a in argv[1:] if a != "-f"]
+    if rest[:2] == ["sh", "-c"] and len(rest) > 2:
+        t.run(rest[2])
+        return CommandResult(0)
+    if rest[:1] == ["sh"] and len(rest) > 1 and rest[1] in t.files:
+        t.world.arm_timer(t.node, t.files[rest[1]])
+        return CommandResult(0)
+    return CommandResult(1, "", "setsid: unsupported in the simulated guest\n")
+
+
+def _test(t: SimTransport, argv: list[str]) -> CommandResult:
+    """`[ -e PATH ]`."""
+    if len(argv) >= 4 and argv[1] == "-e":
+        return CommandResult(0 if argv[2] in t.files else 1)
+    return CommandResult(2, "", "[: unsupported test\n")
+
+
+def _touch(t: SimTransport, argv: list[str]) -> CommandResult:
+    for path in argv[1:]:
+        t.files.setdefault(path, "")
+    return CommandResult(0)
+
+
 _HANDLERS = {
     ("ping", "*"): _ping,
     ("fping", "linux"): _fping,
@@ -328,6 +365,9 @@ _HANDLERS = {
     ("ls", "*"): _ls,
     ("echo", "*"): lambda t, argv: CommandResult(0, " ".join(a for a in argv[1:] if not a.startswith("2>")) + "\n"),
     ("true", "*"): lambda t, argv: CommandResult(0),
+    ("setsid", "*"): _setsid,
+    ("[", "*"): _test,
+    ("touch", "*"): _touch,
     ("ip", "linux"): _ip,
     ("ip", "busybox"): _ip,
     ("/etc/init.d/network", "linux"): _network_restart,
