@@ -330,6 +330,7 @@ def down(inv: Inventory) -> dict:
     pids: set[int] = set()
     for ns in namespaces:
         pids |= {int(p) for p in run("ip", "netns", "pids", ns, check=False).stdout.split()}
+    pids |= _using(sdir)  # strays whose namespace is already gone (a crash between delete and kill)
     for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + 3
@@ -347,6 +348,21 @@ def down(inv: Inventory) -> dict:
         except OSError:
             pass
     return {"namespaces": len(namespaces), "killed": len(pids)}
+
+
+def _using(sdir: Path) -> set[int]:
+    """Processes whose command line names the lab's state directory (its dnsmasqs, its VM inits)."""
+    marker = str(sdir).encode()
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    found.discard(os.getpid())
+    return found
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -250,3 +250,14 @@ def test_dialects_are_detected_on_the_guests(fresh_lab):
         assert detect(lab.transport("win7")) == "ifupdown"  # the Debian guest
     finally:
         lab.close()
+
+
+def test_down_also_stops_strays_whose_namespace_is_gone(netns_inventory):
+    netlab.down(netns_inventory)
+    state = netlab.up(netns_inventory)
+    dnsmasq = list(state["pids"].values())
+    for ns in state["namespaces"]:  # as if a crashed run had deleted the namespaces but not killed
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+    netlab.down(netns_inventory)
+    for pid in dnsmasq:
+        assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
