@@ -252,18 +252,15 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
              adapter: Annotated[str, typer.Option("--adapter", help="index, interface or label")] = "0") -> None:
     """Move one VM adapter to the network that MODE names in the inventory."""
     from labkit.backends import open_lab
-    from labkit.runner import _adapter
-
     inv = _inventory_or_exit(inventory)
     if vm not in inv.vm_names:
         _fail_input(InputError(f"unknown VM {vm!r} (known: {', '.join(inv.vm_names)})", field="VM"))
     if mode not in inv.networks:
         _fail_input(InputError(f"unknown mode {mode!r} (known: {', '.join(inv.networks)})", field="MODE"))
     ref: str | int = int(adapter) if adapter.isdigit() else adapter
-    try:
-        ad = _adapter(inv.vm(vm), ref)
-    except LabkitError as exc:
-        _fail_input(InputError(str(exc), field="--adapter"))
+    ad = inv.vm(vm).adapter(ref)
+    if ad is None:
+        _fail_input(InputError(f"{vm} has no adapter {ref!r}", field="--adapter"))
     try:
         lab = open_lab(inv, backend)
     except InputError as exc:

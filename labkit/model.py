@@ -174,6 +174,14 @@ class VM(Strict):
     files: dict[GuestPath, str] = Field(default_factory=dict)  # seed files for the simulated guest
     powered_on: bool = True
 
+    def adapter(self, ref: str | int | None) -> Adapter | None:
+        """The adapter named by index, guest interface name or hypervisor label (None: the first)."""
+        if ref is None:
+            return self.adapters[0]
+        if isinstance(ref, int):
+            return self.adapters[ref] if 0 <= ref < len(self.adapters) else None
+        return next((a for a in self.adapters if ref in (a.interface, a.label)), None)
+
 
 class Inventory(Strict):
     lab: Name
@@ -189,6 +197,12 @@ class Inventory(Strict):
             if vm.name == name:
                 return vm
         raise KeyError(name)
+
+    def os_of(self, node: str) -> str:
+        """The OS family of a matrix node: a VM's, the host's, else Linux (router, externals)."""
+        if node == "host":
+            return self.host.os
+        return next((vm.os for vm in self.vms if vm.name == node), "linux")
 
     @property
     def vm_names(self) -> list[str]:

@@ -103,9 +103,9 @@ def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
                 errors.append(source.error(f"unknown mode {spec.mode!r} (the inventory's networks: "
                                            f"{', '.join(inv.networks)})", loc + ("mode",)))
             for name in spec.vms:
-                if name in vms and _adapter_index(vms[name], spec.adapter) is None:
+                if name in vms and vms[name].adapter(spec.adapter) is None:
                     errors.append(source.error(f"{name} has no adapter {spec.adapter!r}", loc + ("adapter",)))
-        if isinstance(spec, ConfigureGuest | type(None)) or hasattr(spec, "interface"):
+        if hasattr(spec, "interface"):
             iface = getattr(spec, "interface", None)
             for name in getattr(spec, "vms", []):
                 if iface and name in vms and iface not in [a.interface for a in vms[name].adapters]:
@@ -141,15 +141,6 @@ def _infrastructure(inv: Inventory) -> dict[IPv4Address, str]:
         if net.dhcp and net.dhcp.server:
             out[net.dhcp.server] = f"{name}'s DHCP server"
     return out
-
-
-def _adapter_index(vm, adapter: str | int) -> int | None:
-    if isinstance(adapter, int):
-        return adapter if 0 <= adapter < len(vm.adapters) else None
-    for k, a in enumerate(vm.adapters):
-        if adapter in (a.interface, a.label):
-            return k
-    return None
 
 
 def endpoint_problem(ref: str, inv: Inventory) -> str | None:

@@ -30,7 +30,6 @@ from labkit.model import (
     WaitForIp,
 )
 from labkit.observe import observe
-from labkit.playbook import _adapter_index
 
 
 class Progress(Protocol):
@@ -87,12 +86,10 @@ def _guarded(action, lab: Lab, vm: VM, spec, done: Callable[[str], None] | None 
 
 
 def _adapter(vm: VM, ref: str | int | None):
-    if ref is None:
-        return vm.adapters[0]
-    k = _adapter_index(vm, ref)
-    if k is None:
+    adapter = vm.adapter(ref)
+    if adapter is None:
         raise LabkitError(f"{vm.name} has no adapter {ref!r}")
-    return vm.adapters[k]
+    return adapter
 
 
 def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:

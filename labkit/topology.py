@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
 
-from labkit.errors import InputError
 from labkit.inventory import network_subnet
 from labkit.state import LabState
 
@@ -100,8 +99,7 @@ class Topology:
                     why = f"the host's {net.backend_network or name} adapter is disabled"
                     host.notes.append(why)
                     self.absent[net.host_adapter.address] = why
-                    for n in net.subnet, :
-                        self.absent_routes.append((n, why))
+                    self.absent_routes.append((net.subnet, why))
             if net.type == "nat" and net.gateway is not None:
                 self.add(Node(f"{name}.gateway", "natdev",
                               ifaces=[Iface(name, name, IPv4Interface(f"{net.gateway}/{plen}"))]))
@@ -171,13 +169,3 @@ class Topology:
         if ref in self.nodes:
             return Endpoint(ref, ref, self.nodes[ref].ifaces[0].ip)
         raise KeyError(f"unknown matrix endpoint {ref!r}")
-
-
-def check_refs(refs: list[str], state: LabState, where: str) -> None:
-    """Fail early (input error) on a matrix endpoint the lab does not have."""
-    topo = Topology(state)
-    for ref in refs:
-        try:
-            topo.resolve(ref)
-        except KeyError as exc:
-            raise InputError(str(exc).strip("'\""), field=where) from None

@@ -36,7 +36,7 @@ class NetnsHypervisor:
         self.dir = Path(self.state["dir"])
 
     def _save(self) -> None:
-        netlab._write_state(self.dir, self.state)
+        netlab.save_state(self.dir, self.state)
 
     def _vm(self, vm: str) -> dict:
         try:

@@ -278,13 +278,7 @@ class SimLab:
         from labkit.transport.sim import SimTransport
 
         if node not in self._transports:
-            if node in self.world.state.vms:
-                os_family = self.world.state.vms[node].os
-            elif node == "host":
-                os_family = self.inventory.host.os
-            else:
-                os_family = "linux"
-            self._transports[node] = SimTransport(self.world, node, os_family)
+            self._transports[node] = SimTransport(self.world, node, self.inventory.os_of(node))
         return self._transports[node]
 
     def guest_address(self, node: str, interface: str):

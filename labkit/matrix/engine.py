@@ -33,16 +33,6 @@ from labkit.topology import Endpoint, Topology
 NO_ROUTE = ("Network is unreachable", "No route to host", "General failure", "Destination host unreachable")
 
 
-def os_of(lab: Lab, node: str) -> str:
-    inv = lab.inventory
-    if node == "host":
-        return inv.host.os
-    for vm in inv.vms:
-        if vm.name == node:
-            return vm.os
-    return "linux"
-
-
 def _stats_observation(stats: PingStats, via: str) -> Observation:
     if stats.reachable:
         return Observation("reachable", stats.loss_pct, stats.rtt_avg_ms, None, via)
@@ -71,7 +61,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
         return out
     try:
         transport = lab.transport(node)
-        os_family = os_of(lab, node)
+        os_family = lab.inventory.os_of(node)
         via = transport.kind
         if os_family == "linux" and transport.run("command -v fping").ok:
             res = transport.run(fping_command(sorted({t.address for t in live}), spec.count, spec.timeout),

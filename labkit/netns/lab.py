@@ -91,7 +91,7 @@ def up(inv: Inventory) -> dict:
              "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir),
              "warnings": [w for w in (neighbour_warning(inv),) if w]}
     try:
-        _write_state(sdir, state)
+        save_state(sdir, state)
         _keys(sdir)
         for ns in plan.namespaces:
             run("ip", "netns", "add", ns)
@@ -117,14 +117,14 @@ def up(inv: Inventory) -> dict:
             state["vms"][name].update(boot(state, name, wait=False))
         for name in state["vms"]:
             wait_booted(state, name)
-        _write_state(sdir, state)
+        save_state(sdir, state)
     except BaseException:
         down(inv)
         raise
     return state
 
 
-def _write_state(sdir: Path, state: dict) -> None:
+def save_state(sdir: Path, state: dict) -> None:
     tmp = sdir / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=1))
     os.replace(tmp, sdir / "state.json")
