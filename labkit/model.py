@@ -36,6 +36,10 @@ GuestPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./@:+-]{1,20
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")]
 VcUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@\\-]{1,64}$")]  # vCenter: user@domain
 Mac = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")]
+# Where a hypervisor keeps a VM: a vSphere inventory path or a Workstation .vmx path (sent over
+# HTTP/SOAP or opened as a file, never given to a shell). Spaces and Windows separators allowed.
+HvPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _./\\:()+@~-]{1,255}$")]
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")]
 
 OsFamily = Literal["linux", "busybox", "windows"]
 Dialect = Literal["ifcfg", "ifupdown", "nmkeyfile", "netplan", "netsh"]
@@ -76,6 +80,8 @@ class Network(Strict):
 
     type: NetworkType
     backend_network: Label | None = None  # Workstation vnet (VMnet8) or vSphere port group
+    switch: Label | None = None  # vSphere: the switch the port group is on, when names repeat
+    moid: Ref | None = None  # vSphere: the network's managed object id (e.g. dvportgroup-12)
     subnet: IPv4Network | None = None  # bridged networks take the LAN's
     host_adapter: HostAdapter | None = None
     gateway: IPv4Address | None = None  # the NAT device (nat networks)
@@ -108,7 +114,11 @@ class Backend(Strict):
     user: VcUser | None = None
     password_env: EnvVar | None = None
     ca_file: FilePath | None = None
-    insecure: bool = False
+    insecure: bool = False  # explicit opt-out of TLS verification (logged as a warning)
+    tls: bool | None = None  # Workstation vmrest: https (None: https unless host is loopback)
+    datacenter: Label | None = None  # vSphere: restrict lookups to this datacenter
+    workers: StrictInt = Field(default=16, ge=1, le=128)  # vSphere: reconfigure tasks submitted at once
+    networking_dir: FilePath | None = None  # Workstation: host networking files (/etc/vmware)
 
 
 class AddressConfig(Strict):
@@ -164,8 +174,20 @@ class Ssh(Strict):
     connect_timeout: float = Field(default=10, gt=0, le=300)
 
 
+class GuestLogin(Strict):
+    """Credentials for the hypervisor's in-guest console (VMware Tools guest operations)."""
+
+    user: Label
+    password_env: EnvVar
+
+
 class VM(Strict):
     name: Name
+    backend_name: Label | None = None  # the VM's name in the hypervisor when it differs
+    path: HvPath | None = None  # vSphere inventory path or Workstation .vmx path
+    uuid: Uuid | None = None  # vSphere instance UUID
+    guest_login: GuestLogin | None = None
+    rollback_after: StrictFloat | None = Field(default=None, ge=5, le=3600)  # safe apply default
     os: OsFamily = "linux"
     dialect: Dialect | None = None
     icmp_firewall: bool = False
@@ -225,7 +247,7 @@ class ConfigureGuest(Strict):
     vms: VmList
     interface: IfName | None = None
     apply: bool = False  # also apply it, safely: confirmed over the network or rolled back by the guest
-    rollback_after: StrictFloat = Field(default=60, ge=5, le=3600)
+    rollback_after: StrictFloat | None = Field(default=None, ge=5, le=3600)  # None: the VM's, else 60
     dhcp: bool = False
     address: IPv4Interface | None = None
     gateway: IPv4Address | None = None

@@ -31,6 +31,8 @@ from labkit.model import (
 )
 from labkit.observe import observe
 
+DEFAULT_ROLLBACK_AFTER = 60.0  # seconds a guest waits for confirmation before restoring its backup
+
 
 class Progress(Protocol):
     """What a front end hears while a playbook runs (the CLI draws a progress bar from it)."""
@@ -108,7 +110,8 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     channel = lab.transport(vm.name)
     dialect = vm.dialect or detect(channel)
     if spec.apply:
-        return _safe_apply(lab, vm, adapter, channel, dialect, cfg, spec.rollback_after)
+        rollback = spec.rollback_after or vm.rollback_after or DEFAULT_ROLLBACK_AFTER
+        return _safe_apply(lab, vm, adapter, channel, dialect, cfg, rollback)
     changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     return f"{adapter.interface}: {what} " + ("(written" if changed else "(already so") + f", via {channel.kind})"
