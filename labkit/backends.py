@@ -17,6 +17,8 @@ from labkit.transport.base import GuestTransport
 BACKENDS = {
     "sim": "labkit.hypervisor.sim:open_lab",
     "netns": "labkit.hypervisor.netns:open_lab",
+    "vsphere": "labkit.hypervisor.vsphere:open_lab",
+    "workstation": "labkit.hypervisor.workstation:open_lab",
 }
 
 
