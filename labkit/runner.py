@@ -125,14 +125,21 @@ def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_
         raise LabkitError(f"safe apply needs a backend that reaches guests over the network; {lab.backend} does not")
     return safe_apply(channel, dialect, adapter.interface, cfg, rollback_after=rollback_after,
                       find_address=lambda: lab.guest_address(vm.name, adapter.interface),
-                      reach=lambda address: reach(vm.name, address))
+                      reach=lambda address: reach(vm.name, address),
+                      console=_console_of(lab, vm.name))
+
+
+def _console_of(lab: Lab, name: str):
+    """The backend's out-of-band console to a VM as a factory, or None when it has none."""
+    console = getattr(lab, "console", None)
+    return (lambda: console(name)) if console is not None else None
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
     """Through the backend's console when it has one: a restart over SSH cuts its own session."""
     adapter = _adapter(vm, spec.interface)
-    console = getattr(lab, "console", None)
-    channel = console(vm.name) if console else lab.transport(vm.name)
+    console = _console_of(lab, vm.name)
+    channel = console() if console else lab.transport(vm.name)
     dialect = vm.dialect or (None if vm.os == "windows" else detect(channel))
     guestnet.restart(channel, dialect, vm.os, adapter.interface)
     return f"{adapter.interface} restarted (via {channel.kind})"

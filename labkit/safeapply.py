@@ -6,7 +6,10 @@ again and reports the step failed with the reason.
 
 This is `netplan try` / Junos "commit confirmed" for every dialect, including RHEL's ifcfg, for
 which no existing tool does it. The proof goes over the network only (never the console): a
-console would happily confirm a configuration nobody can reach.
+console would happily confirm a configuration nobody can reach. The console, where the backend has
+one, is the safety net behind the guest's own timer: after a failed proof labkit watches the
+timer's "reverted" marker through it, and if the timer never fired (killed, guest clock stopped,
+no setsid) it restores the backup and re-applies it through the console itself.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ def _stamp() -> str:
 def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: InterfaceConfig, *,
                find_address: Callable[[], IPv4Address | None],
                reach: Callable[[IPv4Address], GuestTransport],
-               rollback_after: float = 60, poll: float = 0.5) -> str:
+               rollback_after: float = 60, poll: float = 0.5,
+               console: Callable[[], GuestTransport] | None = None) -> str:
     """Apply `cfg` to `interface` through `channel`; return a detail line, or raise RolledBack.
 
     find_address: the guest's current address on that interface as the hypervisor sees it.
     reach: a transport to the guest at a given address over the network (SSH), no console.
+    console: the backend's out-of-band channel to the guest, when it has one.
     """
     d = file_dialect(dialect)
     path = d.path_for(interface)
@@ -87,9 +92,18 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                 last_error = str(exc)
         time.sleep(poll)
     # not confirmed: the guest reverts by itself when its timer fires; wait for that and check
+    reverted = f"{RUN}/labkit-reverted-{token}"
+    restored_by = "it rolled back to its previous configuration"
+    fired_by = deadline + 2 + 5
+    if console is not None:
+        if not _wait_marker(console, reverted, fired_by, poll):
+            _restore(console(), path, backup, old, restart, dialect, token)
+            restored_by = ("its revert timer did not fire, so labkit restored the previous configuration "
+                           "through the console")
+    else:
+        time.sleep(max(0.0, fired_by - time.monotonic()))
     old_cfg_address = _address_of(d, old, path, interface)
-    time.sleep(max(0.0, deadline + 2 + 3 - time.monotonic()))
-    back = "unknown"
+    back = "does not answer at its previous address yet"
     for _ in range(40):
         address = old_cfg_address or find_address()
         if address is not None:
@@ -105,8 +119,33 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                 pass
         time.sleep(poll)
     raise RolledBack(f"{interface}: could not reach the guest at its new address within "
-                     f"{rollback_after:g} s ({last_error}); it rolled back to its previous configuration "
-                     f"and {back} (backup {backup})")
+                     f"{rollback_after:g} s ({last_error}); {restored_by} and {back} (backup {backup})")
+
+
+def _wait_marker(console: Callable[[], GuestTransport], marker: str, until: float, poll: float) -> bool:
+    """True once the guest's revert timer has left its marker, False if it has not by `until`."""
+    while True:
+        try:
+            if console().run(f"[ -e {marker} ]", timeout=10).ok:
+                return True
+        except TransportError:
+            pass
+        if time.monotonic() >= until:
+            return False
+        time.sleep(poll)
+
+
+def _restore(con: GuestTransport, path: str, backup: str, old: str, restart: str, dialect: str,
+             token: str) -> None:
+    """Put the previous file back (atomically, from our copy) and re-apply it, stopping the timer."""
+    # a late timer must not run its revert over ours; the bracket keeps pkill's own shell unmatched
+    con.run(f"pkill -f 'labkit-revert-[{token[0]}]{token[1:]}' >/dev/null 2>&1")
+    con.write_file(path, old, 0o600 if dialect == "nmkeyfile" else 0o644)
+    result = con.run(restart, timeout=120)
+    if not result.ok:
+        raise RolledBack(f"labkit restored {path} through the console but re-applying it failed "
+                         f"(exit {result.exit_status}): {(result.stderr or result.stdout).strip()[-200:]} "
+                         f"(backup {backup})")
 
 
 def _address_of(d, text: str, path: str, interface: str) -> IPv4Address | None:

@@ -111,3 +111,35 @@ def test_losing_labkit_session_mid_apply_rolls_back(fresh_lab):
         assert address(lab, "nat2") == before
     finally:
         lab.close()
+
+
+def test_dead_revert_timer_is_covered_by_the_console(fresh_lab):
+    """The guest's timer dies before it fires (killed, as an OOM kill or a reboot of the shell would):
+    labkit sees no "reverted" marker through the console and restores the guest there itself."""
+    from labkit.errors import TransportError
+    from labkit.netconfig import InterfaceConfig
+    from labkit.safeapply import RolledBack, safe_apply
+
+    lab = open_lab(fresh_lab)
+    try:
+        before = address(lab, "nat2")
+        original = lab.console("nat2").read_file(IFCFG)
+        cfg = InterfaceConfig("static", IPv4Interface("172.31.0.5/24"), IPv4Address("172.31.0.1"))
+        killed = []
+
+        def kill_timer_then_fail(_address):
+            if not killed:  # the bracket keeps pkill from matching its own shell
+                killed.append(lab.console("nat2").run("pkill -f 'labkit-revert-[2]'").exit_status)
+            raise TransportError("no route to the new address")
+
+        with pytest.raises(RolledBack, match="did not fire, so labkit restored") as err:
+            safe_apply(lab.transport("nat2"), "ifcfg", "eth0", cfg, rollback_after=6,
+                       find_address=lambda: address(lab, "nat2"),
+                       reach=lambda a: kill_timer_then_fail(a) if a == cfg.address.ip else lab.network_transport("nat2", a),
+                       console=lambda: lab.console("nat2"))
+        assert killed == [0]  # a timer was running and was killed
+        assert f"answers again at {before}" in str(err.value)
+        assert lab.console("nat2").read_file(IFCFG) == original
+        assert address(lab, "nat2") == before
+    finally:
+        lab.close()
