@@ -46,7 +46,12 @@ def render_new(dialect: str, interface: str, mac: str | None, cfg: InterfaceConf
 
 def configure(transport: GuestTransport, dialect: str, interface: str, mac: str | None,
               cfg: InterfaceConfig) -> bool:
-    """Rewrite the interface's config file for `cfg`; False when it already said exactly that."""
+    """Rewrite the interface's config file for `cfg`; False when it already said exactly that.
+
+    Windows (netsh) has no file: its state is read back with `show config` and changed with netsh
+    commands, which take effect at once."""
+    if dialect == "netsh":
+        return configure_windows(transport, interface, cfg)
     d = file_dialect(dialect)
     path = d.path_for(interface)
     mode = 0o600 if dialect == "nmkeyfile" else 0o644  # NetworkManager ignores keyfiles others can read
@@ -61,6 +66,39 @@ def configure(transport: GuestTransport, dialect: str, interface: str, mac: str 
     if new == text:
         return False
     transport.write_file(path, new, mode)
+    return True
+
+
+def _same(now: InterfaceConfig, want: InterfaceConfig) -> bool:
+    """Under DHCP the address and gateway read back are the lease, not configuration."""
+    if now.mode != want.mode or now.dns != want.dns:
+        return False
+    return want.mode == "dhcp" or (now.address, now.gateway) == (want.address, want.gateway)
+
+
+def configure_windows(transport: GuestTransport, connection: str, cfg: InterfaceConfig) -> bool:
+    """Give a Windows connection `cfg` with netsh; False when `show config` already says so.
+
+    Each command's failure stops the sequence and is reported with netsh's own message (netsh
+    prints errors on stdout). A switch to DHCP ends with `ipconfig /renew` so the lease is there
+    when this returns."""
+    from labkit.dialects import netsh
+
+    shown = transport.run(netsh.read_command(), timeout=60)
+    if not shown.ok:
+        raise TransportError(f"{netsh.read_command()} exited {shown.exit_status}: "
+                             f"{(shown.stderr or shown.stdout).strip()[-200:]}")
+    if _same(netsh.read_config(shown.stdout, connection), cfg):
+        return False
+    commands = netsh.apply_commands(connection, cfg)
+    if cfg.mode == "dhcp":
+        commands.append(netsh.restart_command(connection))
+    for command in commands:
+        result = transport.run(command, timeout=120)
+        if not result.ok:
+            said = (result.stdout.strip() or result.stderr.strip()).splitlines()
+            raise TransportError(f"{command.split(' name=')[0]} for {connection!r} exited {result.exit_status}: "
+                                 + " / ".join(said[-2:]))
     return True
 
 

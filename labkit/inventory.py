@@ -97,6 +97,9 @@ def _coherence(inv: Inventory, src: Source):
             first = src.line_of(taken[vm.name])
             yield src.error(f"duplicate name {vm.name!r} (first used on line {first})", loc + ("name",))
         taken[vm.name] = loc + ("name",)
+        if vm.dialect is not None and (vm.dialect == "netsh") != (vm.os == "windows"):
+            yield src.error(f"dialect {vm.dialect} does not go with os {vm.os} (netsh is for windows guests, "
+                            "the others for linux ones)", loc + ("dialect",))
         names = set()
         for j, ad in enumerate(vm.adapters):
             aloc = loc + ("adapters", j)

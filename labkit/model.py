@@ -39,6 +39,8 @@ Mac = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}
 # Where a hypervisor keeps a VM: a vSphere inventory path or a Workstation .vmx path (sent over
 # HTTP/SOAP or opened as a file, never given to a shell). Spaces and Windows separators allowed.
 HvPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _./\\:()+@~-]{1,255}$")]
+# A Windows connection name ("Local Area Connection 2"): spaces allowed, nothing cmd.exe expands.
+WinConnection = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()#-]{0,79}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")]
 
 OsFamily = Literal["linux", "busybox", "windows"]
@@ -155,7 +157,8 @@ class AddressConfig(Strict):
 
 
 class Adapter(Strict):
-    interface: IfName  # the guest's name for it (eth0, ens33, "Local Area Connection" is a label)
+    interface: IfName  # the guest's name for it (eth0, ens33); on Windows a short handle for the step
+    connection: WinConnection | None = None  # Windows: the connection name netsh knows it by
     label: Label | None = None  # the hypervisor's name ("Network adapter 1")
     mac: Mac | None = None
     network: Name

@@ -110,6 +110,14 @@ def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
             for name in getattr(spec, "vms", []):
                 if iface and name in vms and iface not in [a.interface for a in vms[name].adapters]:
                     errors.append(source.error(f"{name} has no interface {iface!r}", loc + ("interface",)))
+        if isinstance(spec, ConfigureGuest) and spec.apply:
+            for j, name in enumerate(spec.vms):
+                if name in vms and vms[name].os == "windows":
+                    errors.append(source.error(
+                        f"{name} is a Windows guest: netsh applies a change at once and labkit cannot arm a "
+                        "revert timer there, so apply: true (safe apply) is not available; drop apply "
+                        "(the change is still made, through the console when the backend has one)",
+                        loc + ("vms", j)))
         if isinstance(spec, ConfigureGuest) and spec.address is not None:
             ip = spec.address.ip
             owner = spec.vms[0]

@@ -107,6 +107,12 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     adapter = _adapter(vm, spec.interface)
     ac = spec.address_config()
     cfg = guestnet.to_interface_config(ac)
+    if vm.os == "windows":  # netsh changes the running state: the console, where there is one, stays up
+        console = _console_of(lab, vm.name)
+        channel = console() if console else lab.transport(vm.name)
+        changed = guestnet.configure(channel, "netsh", adapter.connection or adapter.interface, adapter.mac, cfg)
+        what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
+        return f"{adapter.interface}: {what} " + ("(applied" if changed else "(already so") + f", via {channel.kind})"
     channel = lab.transport(vm.name)
     dialect = vm.dialect or detect(channel)
     if spec.apply:

@@ -17,6 +17,7 @@ from ipaddress import ip_address
 from labkit.topology import Endpoint
 from labkit.transport.base import CommandResult
 from labkit.transport.simping import render_fping, render_ping, render_ping_error
+from labkit.transport.simwin import netsh
 
 IFCFG_DIR = "/etc/sysconfig/network-scripts"
 _PLAIN = re.compile(r"[A-Za-z0-9 ./:_=-]*")
@@ -374,6 +375,7 @@ _HANDLERS = {
     ("service", "linux"): _network_restart,
     ("systemctl", "linux"): _network_restart,
     ("ipconfig", "windows"): _ipconfig,
+    ("netsh", "windows"): netsh,
     ("ifdown", "linux"): _ifupdown,
     ("dhclient", "linux"): lambda t, argv: CommandResult(0),  # `dhclient -r`: the sim keeps no client running
     ("ifup", "linux"): _ifupdown,
