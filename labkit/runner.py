@@ -7,13 +7,13 @@ and report, because a lab trainer wants the whole picture (exit status 1 says so
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from labkit import guestnet
 from labkit.backends import Lab
+from labkit.clock import clock_of
 from labkit.detect import detect
 from labkit.errors import LabkitError
 from labkit.matrix.engine import run_matrix
@@ -65,6 +65,8 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
                 done("host")
         elif isinstance(spec, PingMatrix):
             out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers, on_source_done=done)
+        elif isinstance(spec, SetMode) and hasattr(lab.hypervisor, "set_adapter_networks"):
+            out.vms = _set_mode_batch(lab, spec, done)
         else:
             action = _ACTIONS[type(spec)]
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(spec.vms)))) as pool:
@@ -103,6 +105,29 @@ def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
     return f"{adapter.interface} -> {spec.mode} " + ("(changed)" if changed else "(unchanged)")
 
 
+def _set_mode_batch(lab: Lab, spec: SetMode, done: Callable[[str], None] | None) -> dict[str, VMResult]:
+    """One call for all VMs, for a backend that submits tasks from its own bounded pool and waits for
+    them together (vSphere); its contract includes reading each VM back to verify, as _set_mode does."""
+    results: dict[str, VMResult] = {}
+    requests = []
+    for name in spec.vms:
+        try:
+            requests.append((name, _adapter(lab.inventory.vm(name), spec.adapter), spec.mode))
+        except LabkitError as exc:
+            results[name] = VMResult(False, error=str(exc))
+            if done:
+                done(name)
+    outcomes = lab.hypervisor.set_adapter_networks(requests, on_done=done)
+    for name, adapter, mode in requests:
+        outcome = outcomes[name]
+        if isinstance(outcome, Exception):
+            results[name] = VMResult(False, error=str(outcome))
+        else:
+            results[name] = VMResult(True, detail=f"{adapter.interface} -> {mode} "
+                                     + ("(changed)" if outcome else "(unchanged)"))
+    return {name: results[name] for name in spec.vms}
+
+
 def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     adapter = _adapter(vm, spec.interface)
     ac = spec.address_config()
@@ -132,7 +157,7 @@ def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_
     return safe_apply(channel, dialect, adapter.interface, cfg, rollback_after=rollback_after,
                       find_address=lambda: lab.guest_address(vm.name, adapter.interface),
                       reach=lambda address: reach(vm.name, address),
-                      console=_console_of(lab, vm.name))
+                      console=_console_of(lab, vm.name), clock=clock_of(lab))
 
 
 def _console_of(lab: Lab, name: str):
@@ -156,7 +181,8 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
     from labkit.inventory import network_subnet
 
     adapter = _adapter(vm, spec.interface)
-    deadline = time.monotonic() + spec.timeout
+    clock = clock_of(lab)
+    deadline = clock.monotonic() + spec.timeout
     delay = 0.2
     while True:
         network = lab.hypervisor.adapter_network(vm.name, adapter)
@@ -169,10 +195,10 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
                     return f"{adapter.interface}: {addr.with_prefixlen}"
             if adapter.mac:
                 break
-        if time.monotonic() >= deadline:
+        if clock.monotonic() >= deadline:
             raise LabkitError(f"no address in {subnet or 'any subnet'} on {adapter.interface} "
                               f"after {spec.timeout:g} s")
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        clock.sleep(min(delay, max(0.0, deadline - clock.monotonic())))
         delay = min(delay * 2, 5.0)
 
 

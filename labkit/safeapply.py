@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from ipaddress import IPv4Address
 
+from labkit.clock import SYSTEM, Clock
 from labkit.dialects import file_dialect
 from labkit.errors import LabkitError, TransportError
 from labkit.netconfig import InterfaceConfig
@@ -39,12 +40,13 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                find_address: Callable[[], IPv4Address | None],
                reach: Callable[[IPv4Address], GuestTransport],
                rollback_after: float = 60, poll: float = 0.5,
-               console: Callable[[], GuestTransport] | None = None) -> str:
+               console: Callable[[], GuestTransport] | None = None, clock: Clock = SYSTEM) -> str:
     """Apply `cfg` to `interface` through `channel`; return a detail line, or raise RolledBack.
 
     find_address: the guest's current address on that interface as the hypervisor sees it.
     reach: a transport to the guest at a given address over the network (SSH), no console.
     console: the backend's out-of-band channel to the guest, when it has one.
+    clock: the lab's time (virtual in the simulated lab).
     """
     d = file_dialect(dialect)
     path = d.path_for(interface)
@@ -75,10 +77,10 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
         proof += f" && ping -c 1 -W 1 {cfg.gateway} >/dev/null 2>&1"
     proof += f" && touch {confirm}"
 
-    deadline = time.monotonic() + max(1.0, rollback_after - 2)
+    deadline = clock.monotonic() + max(1.0, rollback_after - 2)
     want = cfg.address.ip if cfg.mode == "static" and cfg.address else None
     last_error = "no address yet"
-    while time.monotonic() < deadline:
+    while clock.monotonic() < deadline:
         address = want or find_address()
         if address is not None:
             try:
@@ -90,18 +92,18 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                     guest.close()
             except TransportError as exc:
                 last_error = str(exc)
-        time.sleep(poll)
+        clock.sleep(poll)
     # not confirmed: the guest reverts by itself when its timer fires; wait for that and check
     reverted = f"{RUN}/labkit-reverted-{token}"
     restored_by = "it rolled back to its previous configuration"
     fired_by = deadline + 2 + 5
     if console is not None:
-        if not _wait_marker(console, reverted, fired_by, poll):
+        if not _wait_marker(console, reverted, fired_by, poll, clock):
             _restore(console(), path, backup, old, restart, dialect, token)
             restored_by = ("its revert timer did not fire, so labkit restored the previous configuration "
                            "through the console")
     else:
-        time.sleep(max(0.0, fired_by - time.monotonic()))
+        clock.sleep(max(0.0, fired_by - clock.monotonic()))
     old_cfg_address = _address_of(d, old, path, interface)
     back = "does not answer at its previous address yet"
     for _ in range(40):
@@ -117,12 +119,13 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                     guest.close()
             except TransportError:
                 pass
-        time.sleep(poll)
+        clock.sleep(poll)
     raise RolledBack(f"{interface}: could not reach the guest at its new address within "
                      f"{rollback_after:g} s ({last_error}); {restored_by} and {back} (backup {backup})")
 
 
-def _wait_marker(console: Callable[[], GuestTransport], marker: str, until: float, poll: float) -> bool:
+def _wait_marker(console: Callable[[], GuestTransport], marker: str, until: float, poll: float,
+                 clock: Clock) -> bool:
     """True once the guest's revert timer has left its marker, False if it has not by `until`."""
     while True:
         try:
@@ -130,9 +133,9 @@ def _wait_marker(console: Callable[[], GuestTransport], marker: str, until: floa
                 return True
         except TransportError:
             pass
-        if time.monotonic() >= until:
+        if clock.monotonic() >= until:
             return False
-        time.sleep(poll)
+        clock.sleep(poll)
 
 
 def _restore(con: GuestTransport, path: str, backup: str, old: str, restart: str, dialect: str,

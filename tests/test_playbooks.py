@@ -104,18 +104,22 @@ steps:
 
 
 def test_one_vm_failing_does_not_stop_the_others(tmp_path):
-    pb = write(tmp_path / "pb.yml", f"""
+    inv_text = (REPO / "inventory" / "seed-lab.yml").read_text()
+    assert "  - name: win7\n    os: windows\n" in inv_text
+    write(tmp_path / "inv.yml", inv_text.replace("  - name: win7\n    os: windows\n",
+                                                 "  - name: win7\n    os: windows\n    powered_on: false\n"))
+    pb = write(tmp_path / "pb.yml", """
 name: partial
-inventory: {REPO}/inventory/seed-lab.yml
+inventory: inv.yml
 steps:
-  - configure_guest: {{vms: [win7, centos], interface: eth0, dhcp: true}}
-  - restart_network: {{vms: [centos], interface: eth0}}
+  - configure_guest: {vms: [win7, centos], interface: eth0, dhcp: true}
+  - restart_network: {vms: [centos], interface: eth0}
 """)
     pb_, inv = load_checked(pb)
     result = run_playbook(pb_, open_lab(inv))
     step = result.steps[0]
     assert not step.ok
-    assert step.vms["win7"].ok is False and "netsh" in step.vms["win7"].error
+    assert step.vms["win7"].ok is False and "powered off" in step.vms["win7"].error
     assert step.vms["centos"].ok is True
     assert result.steps[1].ok  # later steps still run
 

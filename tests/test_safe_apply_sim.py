@@ -45,3 +45,21 @@ def test_safe_apply_is_refused_where_the_backend_cannot_prove_it():
     lab = NoNetwork(open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml")))
     result = apply(lab, "nat2", dhcp=True)
     assert not result.ok and "safe apply needs a backend" in result.error
+
+
+def test_rollback_after_comes_from_the_step_then_the_vm_then_the_default():
+    from labkit.inventory import inventory_from_data
+    from labkit.yamlsrc import load
+
+    data = load(REPO / "inventory" / "seed-lab.yml").data
+    next(vm for vm in data["vms"] if vm["name"] == "nat2")["rollback_after"] = 7
+    lab = open_lab(inventory_from_data(data))
+    bad = {"address": "172.31.0.5/24", "gateway": "172.31.0.1"}
+    spec = ConfigureGuest(vms=["nat2"], interface="eth0", apply=True, **bad)
+    from_vm = run_step(Step(name="a", kind="configure_guest", spec=spec), lab).vms["nat2"]
+    assert "within 7 s" in from_vm.error, from_vm
+    from_step = apply(lab, "nat2", **bad)  # rollback_after=5 in the step wins
+    assert "within 5 s" in from_step.error, from_step
+    plain = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    default = run_step(Step(name="a", kind="configure_guest", spec=spec), plain).vms["nat2"]
+    assert "within 60 s" in default.error, default

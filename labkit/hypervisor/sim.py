@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from ipaddress import IPv4Address, IPv4Interface
 
+from labkit.clock import VirtualClock
 from labkit.errors import BackendError
 from labkit.guestnet import config_path, render_new, to_interface_config
 from labkit.hypervisor.base import GuestNic
@@ -45,6 +45,7 @@ class SimWorld:
         self.guest_config: dict[tuple[str, str], InterfaceConfig] = {}  # what each guest is configured with
         self._topo: Topology | None = None
         self.timers: list[tuple[float, str, str]] = []  # (due, node, script): armed revert timers
+        self.clock = VirtualClock()  # the guests' timers and labkit's waits share it
         self._predictor: Predictor | None = None
         for vm in inv.vms:
             self._boot(vm)
@@ -81,10 +82,10 @@ class SimWorld:
     def arm_timer(self, node: str, script: str) -> None:
         """A labkit revert timer (safeapply.py's script), run by the simulated guest when it is due."""
         seconds = float(re.search(r"^sleep (\d+)", script, re.M).group(1))
-        self.timers.append((time.monotonic() + seconds, node, script))
+        self.timers.append((self.clock.monotonic() + seconds, node, script))
 
     def fire_timers(self) -> None:
-        due = [t for t in self.timers if t[0] <= time.monotonic()]
+        due = [t for t in self.timers if t[0] <= self.clock.monotonic()]
         if not due:
             return
         from labkit.transport.sim import SimTransport
@@ -271,6 +272,7 @@ class SimLab:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.world = SimWorld(inventory)
+        self.clock = self.world.clock
         self.hypervisor = SimHypervisor(self.world)
         self._transports: dict = {}
 
