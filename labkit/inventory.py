@@ -28,6 +28,10 @@ def _checked(source: Source) -> Inventory:
     if not isinstance(source.data, dict):
         raise source.error("an inventory is a mapping (lab, host, lan, networks, vms...)")
     inv = validate(Inventory, source.data, source)
+    if inv.backend.type == "workstation":  # the host's real VMnet settings fill what the file leaves out
+        from labkit.vmware.hostnet import host_facts_applied
+
+        inv = host_facts_applied(inv, source.path, source.error)
     errors = list(_coherence(inv, source))
     if errors:
         raise InputErrors(errors)
