@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench check clean deps lab-deps
+.PHONY: demo test bench check clean deps lab-deps vcsim
 
 $(BIN)/python:
 	@if ! command -v $(PYTHON) >/dev/null 2>&1 || ! $(PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
@@ -28,6 +28,12 @@ deps: $(STAMP)
 lab-deps:
 	@sh scripts/install-lab-deps.sh
 
+# tests/vcsim (govmomi's vCenter simulator with labkit's model) for the vSphere tests and benchmark;
+# built only where Go is installed (lab-deps installs it with govmomi's source), else they skip.
+vcsim:
+	@if command -v go >/dev/null 2>&1; then sh scripts/build-vcsim.sh; \
+	else echo "go is not installed: not building vcsim (the vSphere tests skip)"; fi
+
 demo: $(STAMP)
 	$(BIN)/labkit check inventory/seed-lab.yml playbooks/seed-bridged.yml playbooks/seed-nat.yml
 	$(BIN)/labkit run playbooks/seed-bridged.yml --json reports/seed-bridged.json --junit reports/seed-bridged.xml
@@ -35,12 +41,16 @@ demo: $(STAMP)
 	@echo "reports written to reports/"
 
 test: $(STAMP) lab-deps
+	@$(MAKE) --no-print-directory vcsim
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory lab-deps && $(BIN)/python benchmarks/bench_netns.py; \
 	else echo "skipping the netns benchmark: it needs root"; fi
+	@$(MAKE) --no-print-directory vcsim
+	@if [ -x .build/vcsim ]; then $(BIN)/python benchmarks/bench_vsphere.py; \
+	else echo "skipping the vSphere benchmark: .build/vcsim is not built (make lab-deps vcsim)"; fi
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis *.egg-info
