@@ -1,6 +1,6 @@
 """Benchmark: switching N VMs' adapters on vcsim, labkit's batch against a sequential baseline.
 
-    .venv/bin/python benchmarks/bench_vsphere.py [--sizes 1,10,50] [--delay-ms 300] [--repeats 1] [--workers 16]
+    .venv/bin/python benchmarks/bench_vsphere.py [--sizes 1,10,50] [--delay-ms 300] [--repeats 1] [--workers 32]
 
 One vcsim (tests/vcsim, built by `make vcsim`) with 50 VMs and a method delay on ReconfigVM_Task
 (vcsim delays the SOAP call itself, as a busy vCenter's round trip would), TLS verified against a
@@ -8,7 +8,7 @@ certificate made for the run. For each N, both sides move the same N VMs between
 group and an opaque network (alternating, so every run is a real change):
 
   labkit    VsphereHypervisor.set_adapter_networks: reconfigure tasks submitted from a pool of
-            backend.workers (16) threads, waited for together, each VM read back to verify.
+            backend.workers (32) threads, waited for together, each VM read back to verify.
   baseline  one VM at a time, as an Ansible loop with one fork does: read the NIC, submit
             ReconfigVM_Task with the same edit, wait for it, next VM (the same pyvmomi session).
 
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1,10,50")
     ap.add_argument("--delay-ms", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=16, help="backend.workers (the inventory's default: 16)")
+    ap.add_argument("--workers", type=int, default=32, help="backend.workers (the inventory default: 32)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:

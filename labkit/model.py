@@ -119,7 +119,7 @@ class Backend(Strict):
     insecure: bool = False  # explicit opt-out of TLS verification (logged as a warning)
     tls: bool | None = None  # Workstation vmrest: https (None: https unless host is loopback)
     datacenter: Label | None = None  # vSphere: restrict lookups to this datacenter
-    workers: StrictInt = Field(default=16, ge=1, le=128)  # vSphere: reconfigure tasks submitted at once
+    workers: StrictInt = Field(default=32, ge=1, le=128)  # vSphere: reconfigure tasks submitted at once
     networking_dir: FilePath | None = None  # Workstation: host networking files (/etc/vmware)
 
 
