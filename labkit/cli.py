@@ -175,7 +175,8 @@ def predict(inventory: InventoryOpt = None,
             sources: Annotated[list[str] | None, typer.Option("--sources")] = None,
             targets: Annotated[list[str] | None, typer.Option("--targets")] = None,
             json: JsonOpt = None) -> None:
-    """The model's matrix for the lab as the inventory describes it (no hypervisor is touched)."""
+    """The model's matrix for the lab as the inventory describes it (nothing is changed; a Workstation
+    inventory that leaves out a network's subnet reads it from the host's files or vmrest)."""
     from labkit.hypervisor.sim import SimWorld
     from labkit.matrix.engine import predicted_matrix
     from labkit.matrix.report import render_run

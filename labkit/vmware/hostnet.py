@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Literal
@@ -50,6 +50,9 @@ class VnetFacts:
     gateway: IPv4Address | None = None  # the NAT device (nat networks)
     dhcp: DhcpRange | None = None
     port_forwards: tuple[PortForward, ...] = field(default_factory=tuple)
+    # fields that are Workstation's defaults, not read from the host (vmrest does not report them):
+    # they fill what the inventory leaves out but never contradict what it says
+    assumed: frozenset[str] = frozenset()
 
 
 # ---- feeding the lab model ---------------------------------------------------------------------
@@ -118,6 +121,9 @@ def _merge(net: Network, fact: VnetFacts) -> tuple[Network, list[tuple[tuple, st
             update["subnet"] = fact.subnet
         elif net.subnet != fact.subnet:
             problems.append((("subnet",), f"{net.subnet}, but {where} has the subnet {fact.subnet}"))
+    if fact.assumed:  # keep only what the host really reported, where the inventory speaks
+        kept = {"host_address": net.host_adapter, "gateway": net.gateway, "dhcp": net.dhcp}
+        fact = replace(fact, **{k: None for k in fact.assumed if kept.get(k) is not None})
     if fact.host_address is not None:
         enabled = fact.host_adapter_enabled is not False
         if net.host_adapter is None:
@@ -150,10 +156,34 @@ def host_facts_applied(inv: Inventory, inventory_file: str | None, error: ErrorA
         return inv
     folder, named = networking_dir(inv, inventory_file)
     if folder is None:
-        return inv
+        return _vmrest_facts_applied(inv, error)
     if named and not folder.is_dir():
         raise error(f"{folder} is not a folder (the host's VMware networking files: networking, "
                     "vmnet8/nat/nat.conf, vmnet8/dhcpd/dhcpd.conf)", ("backend", "networking_dir"))
     from labkit.vmware.hostfiles import read_host_networks
 
     return apply_host_facts(inv, read_host_networks(folder), error)
+
+
+def _vmrest_facts_applied(inv: Inventory, error: ErrorAt) -> Inventory:
+    """No networking files here (vmrest on another machine, or Windows): ask vmrest's /vmnet, but
+    only when a network really lacks its subnet, so a complete inventory loads without a network call."""
+    lacking = [name for name, net in inv.networks.items() if net.type != "bridged" and net.subnet is None]
+    if not lacking or inv.backend.user is None or inv.backend.password_env is None:
+        return inv
+    from labkit.errors import LabkitError
+    from labkit.vmware.vmrest import VmrestClient
+
+    try:
+        client = VmrestClient.from_backend(inv.backend)
+        try:
+            facts = client.vmnets()
+        finally:
+            client.close()
+    except InputError:
+        raise
+    except LabkitError as exc:
+        raise error(f"no subnet given, no networking files on this machine, and vmrest's /vmnet could not "
+                    f"be read: {exc}", ("networks", lacking[0], "type"), field=f"networks.{lacking[0]}.subnet") \
+            from None
+    return apply_host_facts(inv, facts, error)

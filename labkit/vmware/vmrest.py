@@ -327,4 +327,10 @@ def _vnet(n: dict) -> VnetFacts:
     if n.get("dhcp") == "true" and kind != "bridged" and subnet is not None and subnet.prefixlen == 24:
         base = subnet.network_address
         dhcp = DhcpRange(base + 128, subnet.broadcast_address - 1, server=subnet.broadcast_address - 1)
-    return VnetFacts(name=str(n["name"]).lower(), type=kind, subnet=subnet if kind != "bridged" else None, dhcp=dhcp)
+    if kind == "bridged" or subnet is None:
+        return VnetFacts(name=str(n["name"]).lower(), type=kind)
+    # Workstation's fixed layout (DOMAIN.md): the host's adapter is N.1, the NAT device N.2
+    base = subnet.network_address
+    return VnetFacts(name=str(n["name"]).lower(), type=kind, subnet=subnet, host_address=base + 1,
+                     gateway=base + 2 if kind == "nat" else None, dhcp=dhcp,
+                     assumed=frozenset({"host_address", "gateway", "dhcp"}))

@@ -68,3 +68,43 @@ def test_wrong_password_fails_each_vm_clearly(fake_vmrest, tmp_path):
     assert "centos: cannot list VMs: vmrest at http://127.0.0.1:" in proc.stdout
     assert "refused the credentials" in proc.stdout and "Traceback" not in proc.stderr
     assert wrong not in proc.stdout + proc.stderr and fake_vmrest.count("PUT") == 0
+
+
+def test_predict_takes_missing_subnets_from_vmrest(fake_vmrest, vmrest_password, tmp_path, monkeypatch):
+    """No networking files on this machine (vmrest elsewhere, or a Windows host): the inventory
+    leaves the NAT network's facts out and `labkit predict` gets them from vmrest's /vmnet."""
+    import re
+
+    monkeypatch.setattr("labkit.vmware.hostnet.DEFAULT_NETWORKING_DIR", tmp_path / "no-such-dir")
+    text = open(inventory_for(fake_vmrest, tmp_path)).read()
+    bare, n = re.subn(r"(    backend_network: VMnet8[^\n]*\n)(    [a-z_]+: [^\n]*\n)+", r"\1", text)
+    assert n == 1 and "10.0.0.2" not in bare.split("vms:")[0]
+    path = tmp_path / "bare.yml"
+    path.write_text(bare)
+    from labkit.inventory import load_inventory
+
+    inv = load_inventory(path)
+    nat = inv.networks["nat"]
+    assert (str(nat.subnet), str(nat.gateway), str(nat.host_adapter.address)) == ("10.0.0.0/24", "10.0.0.2", "10.0.0.1")
+    assert fake_vmrest.count("GET", r"/vmnet$") == 1
+
+
+def test_unreachable_vmrest_for_missing_facts_is_an_input_error(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    if Path("/etc/vmware/networking").exists():
+        pytest.skip("this machine has Workstation's networking files, which come before vmrest")
+
+    monkeypatch.setattr("labkit.vmware.hostnet.DEFAULT_NETWORKING_DIR", tmp_path / "no-such-dir")
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    text = (REPO / "inventory" / "workstation-vmrest.yml").read_text().replace("port: 8697", "port: 9")
+    bare = re.sub(r"(    backend_network: VMnet8[^\n]*\n)(    [a-z_]+: [^\n]*\n)+", r"\1", text)
+    path = tmp_path / "bare.yml"
+    path.write_text(bare)
+    proc = labkit("predict", "-i", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert "networks.nat.subnet: no subnet given" in proc.stderr and "vmrest" in proc.stderr
+    assert "Traceback" not in proc.stderr
