@@ -32,6 +32,13 @@ class Lab(Protocol):
         """The channel to `node` (a VM name, "host", "router" or an external), opened once per run."""
         ...
 
+    # Optional, where the backend has them (the runner and safe apply look for them):
+    #   console(node) -> GuestTransport     out-of-band, needs no guest networking (netns, VMware Tools)
+    #   has_console(node) -> bool           when only some VMs have one (vSphere: those with guest_login)
+    #   network_transport(node, address)    the guest over the network at `address` (safe apply's proof)
+    #   guest_address(node, interface)      the address the hypervisor reports for that interface
+    #   clock                               the lab's time (labkit.clock; virtual in the simulated lab)
+
     def close(self) -> None: ...
 
 

@@ -161,9 +161,15 @@ def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_
 
 
 def _console_of(lab: Lab, name: str):
-    """The backend's out-of-band console to a VM as a factory, or None when it has none."""
+    """The backend's out-of-band console to a VM as a factory, or None when it has none for that VM
+    (a backend may have one for some VMs only: vSphere needs guest credentials for VMware Tools)."""
     console = getattr(lab, "console", None)
-    return (lambda: console(name)) if console is not None else None
+    if console is None:
+        return None
+    has = getattr(lab, "has_console", None)
+    if has is not None and not has(name):
+        return None
+    return lambda: console(name)
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:

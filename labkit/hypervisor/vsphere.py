@@ -241,7 +241,8 @@ def _addresses(nic) -> list[IPv4Interface]:
 
 
 class VsphereLab:
-    """A run on vSphere: the hypervisor, and SSH to the VMs whose inventory entry says how."""
+    """A run on vSphere: the hypervisor, SSH to the VMs whose inventory entry says how, and the
+    VMware Tools console to the VMs that have a guest_login."""
 
     backend = "vsphere"
     concurrency = None
@@ -250,7 +251,36 @@ class VsphereLab:
         self.inventory = inventory
         self.hypervisor = VsphereHypervisor(inventory)
         self._transports: dict = {}
+        self._consoles: dict = {}
         self._lock = threading.Lock()
+
+    def has_console(self, node: str) -> bool:
+        """Only VMs with a guest_login have a VMware Tools console; the others are driven over SSH."""
+        return node in self.inventory.vm_names and self.inventory.vm(node).guest_login is not None
+
+    def console(self, node: str):
+        """One VMware Tools console per VM for the run (its guest temp directory is removed on close)."""
+        from labkit.vsphere.guestops import ToolsConsole
+
+        if node not in self.inventory.vm_names:
+            raise TransportError(f"{node}: the VMware Tools console reaches only VMs, not {node!r}")
+        vm = self.inventory.vm(node)
+        if vm.guest_login is None:
+            raise TransportError(f"{node}: the inventory gives no guest_login (user, password_env), which the "
+                                 f"VMware Tools console needs")
+        with self._lock:
+            console = self._consoles.get(node)
+        if console is not None:
+            return console
+        si, obj = self.hypervisor._vm(node)
+        console = ToolsConsole(node, si, obj, vm.guest_login, self.inventory.backend)
+        with self._lock:
+            if node in self._consoles:  # another thread won: keep one
+                other, console = console, self._consoles[node]
+                other.close()
+            else:
+                self._consoles[node] = console
+        return console
 
     def transport(self, node: str):
         with self._lock:
@@ -285,9 +315,10 @@ class VsphereLab:
 
     def close(self) -> None:
         with self._lock:
-            for t in self._transports.values():
+            for t in [*self._transports.values(), *self._consoles.values()]:
                 t.close()
             self._transports.clear()
+            self._consoles.clear()
         self.hypervisor.close()
 
 

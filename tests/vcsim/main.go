@@ -3,7 +3,8 @@
 // Debian's govmomi (0.24.2) ships the simulator as a library only, so labkit builds this small
 // front end. It adds what labkit's inventories map modes to and the stock model lacks: a second
 // standard port group, a port group name that exists on two switches (for tie-breaking tests),
-// and a TLS certificate chosen by the caller (the built-in one is RSA-1024, which OpenSSL refuses).
+// a TLS certificate chosen by the caller (the built-in one is RSA-1024, which OpenSSL refuses),
+// and VMware Tools guest operations that run inside netns lab VMs (guestops.go, -guest-exec).
 // It prints one JSON line with the URL, then serves until it is terminated.
 package main
 
@@ -42,6 +43,11 @@ func main() {
 	user := flag.String("user", "labkit", "the only user name accepted")
 	password := flag.String("password", "", "the only password accepted (default: from $VCSIM_PASSWORD)")
 	reconfigDelay := flag.Int("reconfig-delay", 0, "milliseconds each ReconfigVM_Task call takes")
+	guestExec := flag.String("guest-exec", "", "VMNAME=PID[,VMNAME=PID]: run VMNAME's guest operations in the "+
+		"netns lab VM whose init has PID (its Tools then report running)")
+	guestUser := flag.String("guest-user", "root", "the only guest user name guest operations accept")
+	guestPassword := flag.String("guest-password", "", "the only guest password accepted (default: from "+
+		"$VCSIM_GUEST_PASSWORD)")
 	flag.Parse()
 
 	if *certFile == "" || *keyFile == "" {
@@ -73,10 +79,26 @@ func main() {
 	defer m.Remove()
 	uniqueMACs()
 
+	if *guestPassword == "" {
+		*guestPassword = os.Getenv("VCSIM_GUEST_PASSWORD")
+	}
+	mapping, err := parseGuestExec(*guestExec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if len(mapping) > 0 && *guestPassword == "" {
+		log.Fatal("-guest-exec needs -guest-password or $VCSIM_GUEST_PASSWORD")
+	}
+	ops := &guestOps{user: *guestUser, password: *guestPassword, vms: mapping}
+	if err := installGuestOps(m, ops); err != nil {
+		log.Fatal(err)
+	}
+
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	m.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *password)}
 	s := m.Service.NewServer()
 	defer s.Close()
+	ops.setPort(s.URL.Port())
 
 	if err := addLabNetworks(s.URL); err != nil {
 		log.Fatalf("adding lab networks: %v", err)

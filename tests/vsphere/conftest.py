@@ -70,8 +70,10 @@ def build_vcsim() -> None:
         subprocess.run(["sh", str(REPO / "scripts" / "build-vcsim.sh")], check=False, capture_output=True)
 
 
-def start_vcsim(directory: Path, *args: str) -> Vcsim:
-    """Start tests/vcsim with a fresh certificate and password; wait for its JSON line."""
+def start_vcsim(directory: Path, *args: str, env: dict[str, str] | None = None) -> Vcsim:
+    """Start tests/vcsim with a fresh certificate and password; wait for its JSON line.
+
+    `env` adds variables (secrets such as VCSIM_GUEST_PASSWORD go there, not on the command line)."""
     build_vcsim()
     require(VCSIM.exists(), f"{VCSIM} is missing (needs golang-go and golang-github-vmware-govmomi-dev: "
                             f"make lab-deps, then scripts/build-vcsim.sh)")
@@ -79,7 +81,7 @@ def start_vcsim(directory: Path, *args: str) -> Vcsim:
     password = secrets.token_urlsafe(12)
     proc = subprocess.Popen([str(VCSIM), "-cert", str(cert), "-key", str(key), "-user", "labkit", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "VCSIM_PASSWORD": password})
+                            env={**os.environ, **(env or {}), "VCSIM_PASSWORD": password})
     line = _first_line(proc, timeout=60)
     if not line:
         proc.kill()
