@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Protocol
 
-from labkit.model import Adapter
+from labkit.model import Adapter, Inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,20 @@ class Hypervisor(Protocol):
     def set_host_adapter(self, network: str, enabled: bool) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def address_on(nics: list[GuestNic], mac: str | None) -> IPv4Address | None:
+    """The first IPv4 address of the NIC with this MAC (any case); without a MAC, only a lone NIC
+    can be meant, so several NICs give None rather than a guess."""
+    if mac is None:
+        candidates = nics if len(nics) == 1 else []
+    else:
+        candidates = [n for n in nics if (n.mac or "").lower() == mac.lower()]
+    return next((n.addresses[0].ip for n in candidates if n.addresses), None)
+
+
+def guest_address(inventory: Inventory, hypervisor: Hypervisor, node: str, interface: str) -> IPv4Address | None:
+    """What the hypervisor reports for a VM's interface, matched by the adapter's MAC (a Lab's
+    guest_address: safe apply finds a DHCP guest by it)."""
+    adapter = inventory.vm(node).adapter(interface)
+    return address_on(hypervisor.guest_nics(node), adapter.mac if adapter else None)

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 from labkit.errors import BackendError
-from labkit.hypervisor.base import GuestNic
+from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import Adapter, Inventory
 from labkit.netns import lab as netlab
 from labkit.netns.nsexec import ConsoleTransport, NsExecTransport, socket_in_netns
@@ -165,13 +165,7 @@ class NetnsLab:
         return self._ssh(node, str(address))
 
     def guest_address(self, node: str, interface: str):
-        """The guest's first IPv4 address on `interface` (by its adapter's MAC), or None."""
-        vm = self.inventory.vm(node)
-        mac = next((a.mac for a in vm.adapters if a.interface == interface), None)
-        for nic in self.hypervisor.guest_nics(node):
-            if nic.addresses and (mac is None or (nic.mac or "").lower() == mac.lower()):
-                return nic.addresses[0].ip
-        return None
+        return guest_address(self.inventory, self.hypervisor, node, interface)
 
     def console(self, node: str) -> ConsoleTransport:
         """The VM's out-of-band console (no guest networking needed)."""

@@ -17,8 +17,9 @@ from ipaddress import IPv4Address, IPv4Interface, ip_address
 from pyVmomi import vim, vmodl
 
 from labkit.errors import BackendError, LabkitError, TransportError
-from labkit.hypervisor.base import GuestNic
+from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import Adapter, Inventory
+from labkit.transport.ssh import to_vm
 from labkit.vsphere import nics
 from labkit.vsphere.connection import connect, disconnect
 from labkit.vsphere.lookup import NetTarget, VmFinder, datacenter, list_networks, resolve_network
@@ -285,33 +286,15 @@ class VsphereLab:
     def transport(self, node: str):
         with self._lock:
             if node not in self._transports:
-                self._transports[node] = self._ssh(node)
+                self._transports[node] = to_vm(self.inventory, node, self.backend)
             return self._transports[node]
 
     def network_transport(self, node: str, address):
         """SSH to `node` at `address` (safe apply's proof that the new address answers)."""
-        return self._ssh(node, host=str(address))
+        return to_vm(self.inventory, node, self.backend, str(address))
 
-    def guest_address(self, node: str, interface: str) -> IPv4Address | None:
-        """The guest's first IPv4 address on `interface`, matched by the adapter's MAC."""
-        vm = self.inventory.vm(node)
-        mac = next((a.mac for a in vm.adapters if a.interface == interface), None)
-        for nic in self.hypervisor.guest_nics(node):
-            if nic.addresses and (mac is None or (nic.mac or "") == mac.lower()):
-                return nic.addresses[0].ip
-        return None
-
-    def _ssh(self, node: str, **overrides):
-        from labkit.transport.ssh import from_inventory
-
-        if node not in self.inventory.vm_names:
-            raise TransportError(f"{node}: the vsphere backend reaches only VMs (over SSH); it has no "
-                                 f"channel to {node!r} (no local or router transport)")
-        vm = self.inventory.vm(node)
-        if vm.ssh is None:
-            raise TransportError(f"{node}: the inventory gives no ssh settings, and vSphere guests are reached "
-                                 f"over SSH")
-        return from_inventory(node, vm.ssh, **overrides)
+    def guest_address(self, node: str, interface: str):
+        return guest_address(self.inventory, self.hypervisor, node, interface)
 
     def close(self) -> None:
         with self._lock:

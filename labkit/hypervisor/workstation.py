@@ -22,9 +22,10 @@ import re
 import threading
 from pathlib import Path, PureWindowsPath
 
-from labkit.errors import BackendError, InputError, TransportError
-from labkit.hypervisor.base import GuestNic
+from labkit.errors import BackendError, InputError
+from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import VM, Adapter, Inventory
+from labkit.transport.ssh import to_vm
 from labkit.vmware.vmrest import Nic, VmEntry, VmrestClient, VmrestError
 
 log = logging.getLogger(__name__)
@@ -306,33 +307,15 @@ class WorkstationLab:
 
     def transport(self, node: str):
         if node not in self._transports:
-            self._transports[node] = self._ssh(node)
+            self._transports[node] = to_vm(self.inventory, node, self.backend)
         return self._transports[node]
 
     def guest_address(self, node: str, interface: str):
-        """The guest's first IPv4 address on `interface`, matched by its adapter's MAC (vmrest nicips)."""
-        vm = self.inventory.vm(node)
-        mac = next((a.mac for a in vm.adapters if a.interface == interface), None)
-        nics = self.hypervisor.guest_nics(node)
-        for nic in nics:
-            if nic.addresses and (mac is None and len(nics) == 1 or (nic.mac or "") == (mac or "").lower()):
-                return nic.addresses[0].ip
-        return None
+        return guest_address(self.inventory, self.hypervisor, node, interface)
 
     def network_transport(self, node: str, address):
         """SSH to `node` at `address` (safe apply's proof that the guest answers on the network)."""
-        return self._ssh(node, str(address))
-
-    def _ssh(self, node: str, address: str | None = None):
-        from labkit.transport.ssh import from_inventory
-
-        if node not in self.inventory.vm_names:
-            raise BackendError(f"no transport for {node!r}: the Workstation backend reaches VMs over SSH only "
-                               "(the host, the router and externals are not driven)")
-        vm = self.inventory.vm(node)
-        if vm.ssh is None:
-            raise TransportError(f"{node}: the inventory gives no ssh section for it")
-        return from_inventory(node, vm.ssh, **({"host": address} if address else {}))
+        return to_vm(self.inventory, node, self.backend, str(address))
 
     def close(self) -> None:
         for t in self._transports.values():

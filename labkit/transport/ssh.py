@@ -318,3 +318,16 @@ def from_inventory(vm_name: str, ssh, **overrides) -> SshTransport:
     if not kwargs["host"]:
         raise TransportError(f"{vm_name}: the inventory gives no ssh address")
     return SshTransport(kwargs.pop("host"), **kwargs)
+
+
+def to_vm(inventory, node: str, backend: str, address: str | None = None) -> SshTransport:
+    """SSH to an inventory VM for a backend whose guests are reached only that way (vSphere,
+    Workstation); `address` overrides the inventory's (safe apply's proof at a new address)."""
+    if node not in inventory.vm_names:
+        raise TransportError(f"{node}: the {backend} backend reaches only VMs, over SSH; it has no channel "
+                             f"to {node!r} (the host, the router and externals are not driven)")
+    vm = inventory.vm(node)
+    if vm.ssh is None:
+        raise TransportError(f"{node}: the inventory gives no ssh settings, and {backend} guests are reached "
+                             "over SSH")
+    return from_inventory(node, vm.ssh, **({"host": address} if address else {}))

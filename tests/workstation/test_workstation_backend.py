@@ -195,9 +195,9 @@ def test_transports_are_ssh_to_vms_only(lab):
     assert (t.kind, t.host, t.user) == ("ssh", "10.0.0.101", "root")
     assert lab.transport("centos") is t
     assert lab.network_transport("centos", "10.0.0.150").host == "10.0.0.150"
-    with pytest.raises(BackendError, match="reaches VMs over SSH only"):
+    with pytest.raises(TransportError, match="reaches only VMs, over SSH"):
         lab.transport("host")
-    with pytest.raises(TransportError, match="win7: the inventory gives no ssh section"):
+    with pytest.raises(TransportError, match="win7: the inventory gives no ssh settings"):
         lab.transport("win7")
 
 
