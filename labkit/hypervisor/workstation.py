@@ -22,7 +22,7 @@ import re
 import threading
 from pathlib import Path, PureWindowsPath
 
-from labkit.errors import BackendError, InputError
+from labkit.errors import BackendError, InputError, TransportError
 from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import VM, Adapter, Inventory
 from labkit.transport.ssh import to_vm
@@ -307,8 +307,25 @@ class WorkstationLab:
 
     def transport(self, node: str):
         if node not in self._transports:
-            self._transports[node] = to_vm(self.inventory, node, self.backend)
+            self._transports[node] = self._host() if node == "host" else to_vm(self.inventory, node, self.backend)
         return self._transports[node]
+
+    def _host(self):
+        """The matrix's "host" is this machine when labkit runs beside Workstation (vmrest on loopback,
+        or .vmx files here): the tutorial's host-to-VM pings through the VMnet adapters."""
+        import os
+
+        from labkit.transport.local import LocalTransport
+        from labkit.vmware.vmrest import is_loopback
+
+        b = self.inventory.backend
+        if self.hypervisor.client is not None and not is_loopback(b.host or "127.0.0.1"):
+            raise TransportError(f"host: vmrest is on {b.host}, another machine, so labkit has no channel to the "
+                                 "Workstation host; run labkit on that host to use it as a matrix source")
+        if os.name != "posix" or self.inventory.host.os != "linux":
+            raise TransportError(f"host: labkit runs local commands with sh on Linux hosts; this host is "
+                                 f"{self.inventory.host.os} (host.os in the inventory)")
+        return LocalTransport("host")
 
     def guest_address(self, node: str, interface: str):
         return guest_address(self.inventory, self.hypervisor, node, interface)

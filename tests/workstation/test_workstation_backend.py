@@ -196,7 +196,35 @@ def test_transports_are_ssh_to_vms_only(lab):
     assert lab.transport("centos") is t
     assert lab.network_transport("centos", "10.0.0.150").host == "10.0.0.150"
     with pytest.raises(TransportError, match="reaches only VMs, over SSH"):
+        lab.transport("router")
+    # the tutorial's host is Windows: labkit's local channel is sh on Linux, and says so
+    with pytest.raises(TransportError, match="this host is windows"):
         lab.transport("host")
+
+
+def test_the_host_is_this_machine_beside_a_local_vmrest(fake_vmrest, vmrest_password, tmp_path):
+    data = load(INVENTORY).data
+    data["backend"]["port"] = fake_vmrest.port
+    data["host"]["os"] = "linux"
+    lab = open_lab(inventory_from_data(data))
+    try:
+        host = lab.transport("host")
+        assert host.kind == "local"
+        result = host.run("echo $((6 * 7)); echo oops >&2; exit 3")
+        assert (result.exit_status, result.stdout, result.stderr) == (3, "42\n", "oops\n")
+        target = tmp_path / "dir with space" / "f.txt"
+        target.parent.mkdir()
+        host.write_file(str(target), "a 'quoted' line\n", 0o640)
+        assert host.read_file(str(target)) == "a 'quoted' line\n" and target.stat().st_mode & 0o777 == 0o640
+        assert [p.name for p in target.parent.iterdir()] == ["f.txt"]  # no temp file left
+        with pytest.raises(FileNotFoundError):
+            host.read_file(str(tmp_path / "missing"))
+    finally:
+        lab.close()
+    data["backend"]["host"] = "192.0.2.10"  # vmrest on another machine: no channel to its host
+    remote = open_lab(inventory_from_data(data))
+    with pytest.raises(TransportError, match="another machine"):
+        remote.transport("host")
     with pytest.raises(TransportError, match="win7: the inventory gives no ssh settings"):
         lab.transport("win7")
 
