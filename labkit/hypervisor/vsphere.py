@@ -19,6 +19,7 @@ from pyVmomi import vim, vmodl
 from labkit.errors import BackendError, LabkitError, TransportError
 from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import Adapter, Inventory
+from labkit.transport.fallback import FallbackTransport
 from labkit.transport.ssh import to_vm
 from labkit.vsphere import nics
 from labkit.vsphere.connection import connect, disconnect
@@ -284,10 +285,28 @@ class VsphereLab:
         return console
 
     def transport(self, node: str):
+        """SSH to the VM; for a VM with a guest_login, VMware Tools when SSH cannot get there (the
+        guest is on another network, or misconfigured), as an administrator would use the console."""
         with self._lock:
             if node not in self._transports:
-                self._transports[node] = to_vm(self.inventory, node, self.backend)
+                if self.has_console(node):
+                    self._transports[node] = FallbackTransport(
+                        node, lambda: self._ssh_address(node),
+                        lambda address: to_vm(self.inventory, node, self.backend, address),
+                        lambda: self.console(node))
+                else:
+                    self._transports[node] = to_vm(self.inventory, node, self.backend)
             return self._transports[node]
+
+    def _ssh_address(self, node: str) -> str | None:
+        """The inventory's SSH address, else what VMware Tools reports for the first adapter."""
+        vm = self.inventory.vm(node)
+        if vm.ssh is not None and vm.ssh.address is not None:
+            return str(vm.ssh.address)
+        if vm.ssh is None:
+            return None
+        found = self.guest_address(node, vm.adapters[0].interface)
+        return str(found) if found else None
 
     def network_transport(self, node: str, address):
         """SSH to `node` at `address` (safe apply's proof that the new address answers)."""

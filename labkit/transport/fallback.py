@@ -34,35 +34,45 @@ class FallbackTransport:
         """SSH connections opened so far (one per address the guest had, when all goes well)."""
         return sum(getattr(t, "handshakes", 0) for t in self._ssh.values())
 
-    def _channels(self) -> list[GuestTransport]:
-        out: list[GuestTransport] = []
+    def _channels(self):
+        """(address or None, opener): SSH at the current address, then the console. Each is opened
+        only when tried, so a console that cannot open (VMware Tools not running) never stands in
+        the way of SSH."""
         address = self._address()
         if address and address not in self._dead:
-            if address not in self._ssh:
-                self._ssh[address] = self._ssh_factory(address)
-            out.append(self._ssh[address])
+            yield address, lambda: self._ssh_to(address)
         if self._console_factory is not None:
-            if self._console is None:
-                self._console = self._console_factory()
-            out.append(self._console)
-        if not out:
-            raise TransportError(f"{self.name}: no address to reach it over SSH and no console")
-        return out
+            yield None, self._open_console
+
+    def _ssh_to(self, address: str) -> GuestTransport:
+        if address not in self._ssh:
+            self._ssh[address] = self._ssh_factory(address)
+        return self._ssh[address]
+
+    def _open_console(self) -> GuestTransport:
+        if self._console is None:
+            self._console = self._console_factory()
+        return self._console
 
     def _do(self, op: Callable[[GuestTransport], object]):
         errors = []
-        for channel in self._channels():
+        for address, open_channel in self._channels():
             try:
+                channel = open_channel()
                 result = op(channel)
             except UnreachableError as exc:  # only "cannot get there" moves on to the console
-                errors.append(f"{channel.kind}: {exc}")
-                if channel.kind == "ssh":
-                    self._dead.update(a for a, t in self._ssh.items() if t is channel)
-                    channel.close()
+                errors.append(f"{'ssh' if address else 'console'}: {exc}")
+                if address:  # not retried until the guest's address changes
+                    self._dead.add(address)
+                    dead = self._ssh.pop(address, None)
+                    if dead is not None:
+                        dead.close()
                 continue
             self.kind = channel.kind
             self.used.append(channel.kind)
             return result
+        if not errors:
+            raise TransportError(f"{self.name}: no address to reach it over SSH and no console")
         raise TransportError(f"{self.name}: " + "; ".join(errors))
 
     def run(self, command: str, timeout: float | None = None) -> CommandResult:

@@ -149,6 +149,8 @@ class SshTransport:
                            allow_agent=self.allow_agent, look_for_keys=False, timeout=self.connect_timeout,
                            banner_timeout=self.connect_timeout, auth_timeout=self.connect_timeout)
         except BaseException as e:
+            transport = client.get_transport()
+            spoke = bool(transport is not None and transport.remote_version)  # the server's SSH banner came
             client.close()
             sock.close()
             if isinstance(e, TransportError):
@@ -161,6 +163,12 @@ class SshTransport:
                 server = f"; server accepts: {', '.join(allowed)}" if allowed else ""
                 raise self._error(f"authentication failed as {self.user} (tried: "
                                   f"{', '.join(tried) or 'nothing: no key file, agent or password'}){server}") from None
+            if not spoke and isinstance(e, (paramiko.SSHException, EOFError, OSError)):
+                # TCP was accepted but no SSH server spoke: a port forward or proxy with nothing
+                # behind it (a NAT forward to a guest that moved). Nothing was said about keys or
+                # credentials, so this is "cannot get there", and a console may be tried.
+                raise self._unreachable("connection accepted but no SSH server answered (closed before "
+                                        "the SSH banner: a port forward with nothing behind it?)") from None
             if isinstance(e, (paramiko.SSHException, EOFError, OSError)):
                 text = str(e).replace(password, "***") if password else str(e)
                 raise self._error(f"SSH handshake failed: {text or type(e).__name__}") from None

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import paramiko
 import pytest
 
-from labkit.errors import TransportError
+from labkit.errors import TransportError, UnreachableError
 from labkit.model import Ssh
 from labkit.transport.base import GuestTransport
 from labkit.transport.ssh import SshTransport, from_inventory
@@ -271,10 +271,30 @@ def test_silent_server_fails_the_handshake_in_time(make):
         threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
         t = make(sock_factory=lambda h, p, to: socket.create_connection((h, listener.getsockname()[1]), to),
                  connect_timeout=1)
-        with pytest.raises(TransportError, match="SSH handshake failed"):
+        with pytest.raises(UnreachableError, match="no SSH server answered"):
             t.run("true")
         for s in accepted:
             s.close()
+
+
+def test_a_forward_with_nothing_behind_it_is_unreachable(make):
+    """TCP accepted, then reset before any SSH (a NAT port forward to a guest that moved): nothing
+    was said about keys or credentials, so callers may go round to a console."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def reset():
+            conn = listener.accept()[0]
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.close()  # linger 0: RST
+
+        threading.Thread(target=reset, daemon=True).start()
+        t = make(sock_factory=lambda h, p, to: socket.create_connection((h, listener.getsockname()[1]), to),
+                 connect_timeout=2)
+        # the reset lands before or during the SSH exchange, as the scheduler has it: unreachable either way
+        with pytest.raises(UnreachableError, match="no SSH server answered|Connection reset by peer"):
+            t.run("true")
 
 
 def test_unauthorized_key_fails_auth_clearly(sshd, make):

@@ -240,6 +240,30 @@ def test_a_vm_with_no_guest_behind_it_fails_with_the_simulators_reason(tools_sim
         probe.close()
 
 
+def test_transport_falls_back_to_tools_when_ssh_cannot_get_there(tools_sim, env, tmp_path):
+    """The guest's SSH address does not answer (here: a closed port, as after a move to another
+    network): with a guest_login the VM's transport carries on through VMware Tools; without one
+    the step gets the SSH error."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    ssh = {"address": "127.0.0.1", "port": closed, "known_hosts": str(tmp_path / "kh"), "connect_timeout": 2}
+    entry = {**vm_entry("gx", MAPPED), "ssh": ssh, "guest_login": {"user": "root", "password_env": GUEST_ENV}}
+    bare = {**vm_entry("db", UNMAPPED), "ssh": ssh}
+    lab = VsphereLab(sim_inventory(tools_sim, [entry, bare]))
+    try:
+        t = lab.transport("gx")
+        assert t.run("hostname").ok
+        assert t.kind == "vmware-tools" and t.used == ["vmware-tools"]
+        t.write_file("/tmp/labkit-fallback", "via tools\n")
+        assert t.read_file("/tmp/labkit-fallback") == "via tools\n"
+        assert t.used == ["vmware-tools"] * 3  # the dead address is not tried again
+        with pytest.raises(TransportError, match=r"db \(root@127.0.0.1:\d+\): connection refused"):
+            lab.transport("db").run("true")
+    finally:
+        lab.close()
+
+
 def test_console_needs_a_guest_login(tools_sim, env):
     from labkit.runner import _console_of
 
@@ -338,12 +362,18 @@ def test_playbook_switches_on_vsphere_and_readdresses_the_guest_through_the_cons
                       "key_file": str(Path(state["dir"]) / "id_ed25519"), "known_hosts": str(known)})
     data = sim_inventory_data(tools_sim, [entry])
     data["networks"]["standard"]["subnet"] = "10.77.0.0/24"
+    data["externals"] = {"natdev": {"address": "10.77.0.2"}, "nobody": {"address": "10.77.0.99"}}
     (tmp_path / "inv.yml").write_text(json.dumps(data))
     (tmp_path / "pb.yml").write_text(json.dumps({"name": "vsphere-console", "steps": [
         {"name": "switch", "set_mode": {"vms": ["gx"], "adapter": "eth0", "mode": "standard"}},
         {"name": "readdress", "configure_guest": {"vms": ["gx"], "interface": "eth0",
                                                   "address": "10.77.0.20/24", "gateway": "10.77.0.2"}},
         {"name": "restart", "restart_network": {"vms": ["gx"], "interface": "eth0"}},
+        # SSH still leads to the old address: the probes go through VMware Tools, from the guest
+        {"name": "matrix", "ping_matrix": {"sources": ["gx"], "targets": ["natdev", "nobody"], "count": 1,
+                                           "expect": {"cells": [
+                                               {"from": "gx", "to": "natdev", "result": "reachable"},
+                                               {"from": "gx", "to": "nobody", "result": "unreachable"}]}}},
     ]}))
     pb, inv = load_checked(tmp_path / "pb.yml", tmp_path / "inv.yml")
     lab = VsphereLab(inv)
@@ -356,6 +386,9 @@ def test_playbook_switches_on_vsphere_and_readdresses_the_guest_through_the_cons
     assert result.ok, details
     assert "via ssh" in result.steps[1].vms["gx"].detail
     assert result.steps[2].vms["gx"].detail == "eth0 restarted (via vmware-tools)"
+    matrix = result.steps[3].matrix
+    assert matrix.cell("gx", "natdev").observed.verdict == "reachable"
+    assert matrix.cell("gx", "nobody").observed.verdict == "unreachable"
     assert any(getattr(d.backing, "deviceName", None) == "LabNet" for d in probe_sim.vm(MAPPED).config.hardware.device)
     addr = netns_console.run("ip -4 -o addr show dev eth0").stdout
     assert "10.77.0.20/24" in addr and "10.77.0.10/" not in addr
