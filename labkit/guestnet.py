@@ -26,6 +26,11 @@ def config_path(dialect: str, interface: str) -> str:
     return file_dialect(dialect).path_for(interface)
 
 
+def file_mode(dialect: str) -> int:
+    """NetworkManager ignores keyfiles that others can read; the other dialects' files are 0644."""
+    return 0o600 if dialect == "nmkeyfile" else 0o644
+
+
 def render_new(dialect: str, interface: str, mac: str | None, cfg: InterfaceConfig) -> str:
     """A fresh config file for an interface that has none, in the distribution's usual shape."""
     if dialect == "nmkeyfile":
@@ -54,19 +59,25 @@ def configure(transport: GuestTransport, dialect: str, interface: str, mac: str 
         return configure_windows(transport, interface, cfg)
     d = file_dialect(dialect)
     path = d.path_for(interface)
-    mode = 0o600 if dialect == "nmkeyfile" else 0o644  # NetworkManager ignores keyfiles others can read
+    mode = file_mode(dialect)
     try:
         text = transport.read_file(path)
     except FileNotFoundError:
         transport.write_file(path, render_new(dialect, interface, mac, cfg), mode)
         return True
-    doc = d.parse(text, path)
-    d.apply_config(doc, interface, cfg)
-    new = d.render(doc)
+    new = edited(dialect, text, interface, cfg)
     if new == text:
         return False
     transport.write_file(path, new, mode)
     return True
+
+
+def edited(dialect: str, text: str, interface: str, cfg: InterfaceConfig) -> str:
+    """The config file's text with `interface` set to `cfg`, everything else kept (pure)."""
+    d = file_dialect(dialect)
+    doc = d.parse(text, d.path_for(interface))
+    d.apply_config(doc, interface, cfg)
+    return d.render(doc)
 
 
 def _same(now: InterfaceConfig, want: InterfaceConfig) -> bool:

@@ -102,7 +102,11 @@ def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
     now = lab.hypervisor.adapter_network(vm.name, adapter)
     if now != spec.mode:
         raise LabkitError(f"{adapter.interface} is on {now!r} after the change, not {spec.mode!r}")
-    return f"{adapter.interface} -> {spec.mode} " + ("(changed)" if changed else "(unchanged)")
+    return _moved(adapter, spec.mode, changed)
+
+
+def _moved(adapter, mode: str, changed: bool) -> str:
+    return f"{adapter.interface} -> {mode} " + ("(changed)" if changed else "(unchanged)")
 
 
 def _set_mode_batch(lab: Lab, spec: SetMode, done: Callable[[str], None] | None) -> dict[str, VMResult]:
@@ -123,8 +127,7 @@ def _set_mode_batch(lab: Lab, spec: SetMode, done: Callable[[str], None] | None)
         if isinstance(outcome, Exception):
             results[name] = VMResult(False, error=str(outcome))
         else:
-            results[name] = VMResult(True, detail=f"{adapter.interface} -> {mode} "
-                                     + ("(changed)" if outcome else "(unchanged)"))
+            results[name] = VMResult(True, detail=_moved(adapter, mode, outcome))
     return {name: results[name] for name in spec.vms}
 
 
@@ -136,16 +139,20 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
         console = _console_of(lab, vm.name)
         channel = console() if console else lab.transport(vm.name)
         changed = guestnet.configure(channel, "netsh", adapter.connection or adapter.interface, adapter.mac, cfg)
-        what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
-        return f"{adapter.interface}: {what} " + ("(applied" if changed else "(already so") + f", via {channel.kind})"
+        return _configured(adapter, cfg, "applied" if changed else None, channel)
     channel = lab.transport(vm.name)
     dialect = vm.dialect or detect(channel)
     if spec.apply:
         rollback = spec.rollback_after or vm.rollback_after or DEFAULT_ROLLBACK_AFTER
         return _safe_apply(lab, vm, adapter, channel, dialect, cfg, rollback)
     changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
+    return _configured(adapter, cfg, "written" if changed else None, channel)
+
+
+def _configured(adapter, cfg, done: str | None, channel) -> str:
+    """A configure_guest detail line: what the interface got, what was done (None: nothing), and how."""
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
-    return f"{adapter.interface}: {what} " + ("(written" if changed else "(already so") + f", via {channel.kind})"
+    return f"{adapter.interface}: {what} ({done or 'already so'}, via {channel.kind})"
 
 
 def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_after: float) -> str:

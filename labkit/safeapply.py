@@ -22,6 +22,7 @@ from ipaddress import IPv4Address
 from labkit.clock import SYSTEM, Clock
 from labkit.dialects import file_dialect
 from labkit.errors import LabkitError, TransportError
+from labkit.guestnet import edited, file_mode
 from labkit.netconfig import InterfaceConfig
 from labkit.transport.base import GuestTransport
 
@@ -51,9 +52,7 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
     d = file_dialect(dialect)
     path = d.path_for(interface)
     old = channel.read_file(path)
-    doc = d.parse(old, path)
-    d.apply_config(doc, interface, cfg)
-    new = d.render(doc)
+    new = edited(dialect, old, interface, cfg)
     if new == old:
         return f"{interface}: unchanged"
     token = _stamp()
@@ -66,7 +65,7 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
              f"{restart}\necho reverted > {RUN}/labkit-reverted-{token}\n")
     channel.write_file(f"{RUN}/labkit-revert-{token}.sh", timer, 0o700)
     channel.run(f"setsid -f sh {RUN}/labkit-revert-{token}.sh >/dev/null 2>&1 </dev/null")
-    channel.write_file(path, new, 0o600 if dialect == "nmkeyfile" else 0o644)
+    channel.write_file(path, new, file_mode(dialect))
     applied = f"{RUN}/labkit-applied-{token}"
     # detached: the restart may cut the very session that started it
     channel.run(f"setsid -f sh -c '{restart}; touch {applied}' >{RUN}/labkit-apply-{token}.log 2>&1 </dev/null")
@@ -143,7 +142,7 @@ def _restore(con: GuestTransport, path: str, backup: str, old: str, restart: str
     """Put the previous file back (atomically, from our copy) and re-apply it, stopping the timer."""
     # a late timer must not run its revert over ours; the bracket keeps pkill's own shell unmatched
     con.run(f"pkill -f 'labkit-revert-[{token[0]}]{token[1:]}' >/dev/null 2>&1")
-    con.write_file(path, old, 0o600 if dialect == "nmkeyfile" else 0o644)
+    con.write_file(path, old, file_mode(dialect))
     result = con.run(restart, timeout=120)
     if not result.ok:
         raise RolledBack(f"labkit restored {path} through the console but re-applying it failed "

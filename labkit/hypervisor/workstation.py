@@ -18,6 +18,7 @@ The host's virtual adapters (VMnetX on the host) cannot be switched through vmre
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from pathlib import Path, PureWindowsPath
@@ -26,20 +27,20 @@ from labkit.errors import BackendError, InputError, TransportError
 from labkit.hypervisor.base import GuestNic, guest_address
 from labkit.model import VM, Adapter, Inventory
 from labkit.transport.ssh import to_vm
-from labkit.vmware.vmrest import Nic, VmEntry, VmrestClient, VmrestError
+from labkit.vmware.vmrest import Nic, VmEntry, VmrestClient, VmrestError, is_loopback
+from labkit.vmware.vmx import VmxFile, adapter_settings, vnet_name
+from labkit.vmware.vmxedit import edit_vmx, lock_dirs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VNET = {"bridged": "vmnet0", "hostonly": "vmnet1", "nat": "vmnet8"}
-_VNET = re.compile(r"^(?:/dev/)?vmnet(\d{1,3})$", re.IGNORECASE)
 _LABEL = re.compile(r"^network adapter (\d+)$", re.IGNORECASE)
 
 
 def vnet_of(setting_type: str, vmnet: str | None) -> str | None:
     """The VMnet an adapter setting really puts the NIC on ("custom vmnet8" is the NAT VMnet)."""
     if setting_type == "custom":
-        m = _VNET.match((vmnet or "").strip())
-        return f"vmnet{int(m.group(1))}" if m else None
+        return vnet_name(vmnet)
     return DEFAULT_VNET.get(setting_type)
 
 
@@ -56,11 +57,10 @@ class NetworkMap:
                     raise InputError("a custom network needs its VMnet (e.g. VMnet2)", field=where)
                 vnet = DEFAULT_VNET[net.type]
             else:
-                m = _VNET.match(net.backend_network.strip())
-                if m is None:
+                vnet = vnet_name(net.backend_network)
+                if vnet is None:
                     raise InputError(f"{net.backend_network!r} is not a Workstation VMnet (VMnet0 .. VMnet19)",
                                      field=where)
-                vnet = f"vmnet{int(m.group(1))}"
             if vnet in by_vnet:
                 raise InputError(f"{vnet} is already network {by_vnet[vnet]!r}: an adapter on it could not be "
                                  "told apart", field=where)
@@ -257,27 +257,20 @@ def _vmx_path(vm: VM) -> Path:
 
 def _vmx_locked(vm: VM) -> bool:
     """Workstation holds `*.lck/` folders (the .vmx's, the disks') next to the .vmx while the VM runs."""
-    return any(p.is_dir() for p in _vmx_path(vm).parent.glob("*.lck"))
+    return bool(lock_dirs(_vmx_path(vm)))
 
 
 def _vmx_read(vm: VM, adapter: Adapter) -> tuple[str, str | None]:
-    from labkit.vmware.vmx import VmxFile
-
     path = _vmx_path(vm)
     try:
         vmx = VmxFile.parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BackendError(f"{vm.name}: cannot read {path}: {exc.strerror or exc}") from None
-    n = nic_index(vm, adapter) - 1
-    kind = (vmx.get(f"ethernet{n}.connectionType") or "bridged").strip().lower()  # none written: VMware bridges
-    return kind, vmx.get(f"ethernet{n}.vnet")
+    now = adapter_settings(vmx, nic_index(vm, adapter) - 1)
+    return now["connection_type"] or "bridged", now["vnet"]  # none written: VMware bridges
 
 
 def _vmx_write(vm: VM, adapter: Adapter, kind: str, vnet: str) -> bool:
-    try:
-        from labkit.vmware.vmxedit import edit_vmx
-    except ImportError:
-        raise BackendError(f"{vm.name}: editing .vmx files is not available in this version") from None
     try:
         return edit_vmx(str(_vmx_path(vm)), nic_index(vm, adapter) - 1, kind, vnet if kind == "custom" else None)
     except OSError as exc:
@@ -313,10 +306,7 @@ class WorkstationLab:
     def _host(self):
         """The matrix's "host" is this machine when labkit runs beside Workstation (vmrest on loopback,
         or .vmx files here): the tutorial's host-to-VM pings through the VMnet adapters."""
-        import os
-
         from labkit.transport.local import LocalTransport
-        from labkit.vmware.vmrest import is_loopback
 
         b = self.inventory.backend
         if self.hypervisor.client is not None and not is_loopback(b.host or "127.0.0.1"):
