@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from labkit.hypervisor.sim import SimLab, SimWorld
+from labkit.backends.sim.lab import SimLab, SimWorld
 from labkit.matrix.engine import predicted_matrix, run_matrix
 from labkit.model import PingMatrix
 from labkit.observe import observe

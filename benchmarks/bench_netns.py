@@ -4,7 +4,7 @@
     sudo .venv/bin/python benchmarks/bench_netns.py --sizes 10,20,50 --baseline-max-pairs 400
 
 For each N a lab of N Linux VMs (about half on NAT, half host-only, one or two bridged, all DHCP) is
-built with `labkit.netns.lab.up` (real sshd, dnsmasq, dhclient, iptables NAT in namespaces), then:
+built with `labkit.backends.netns.build.up` (real sshd, dnsmasq, dhclient, iptables NAT in namespaces), then:
 
   labkit    `run_matrix` over `labkit.backends.open_lab(inv)`: sources = targets = every VM, count 1,
             timeout 1 s, expect "model"; one worker per source unless --workers says otherwise. Its
@@ -90,7 +90,7 @@ NEIGH = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
 
 def neigh_needed(inv) -> int:
     """ARP entries a full VM matrix needs at once (the count `labkit lab up` warns with)."""
-    from labkit.netns.plan import neighbour_entries
+    from labkit.backends.netns.plan import neighbour_entries
 
     return neighbour_entries(inv)
 
@@ -125,8 +125,8 @@ def vm_address(lab, vm: str) -> str | None:
 
 def fresh_ssh(lab, vm: str, address: str):
     """A new SshTransport with NetnsLab._ssh's settings: lab key, known_hosts, alias = VM name, host netns socket."""
-    from labkit.netns.nsexec import socket_in_netns
-    from labkit.transport.ssh import SshTransport
+    from labkit.backends.netns.nsexec import socket_in_netns
+    from labkit.backends.transports.ssh import SshTransport
 
     d, host_ns = lab.hypervisor.dir, lab.hypervisor.state["host"]
     return SshTransport(address, 22, "root", key_file=str(d / "id_ed25519"), allow_agent=False,
@@ -270,7 +270,7 @@ def tracing():
     """Wrap a few labkit functions with timers for one run, then put them back."""
     from labkit.hypervisor import netns as hv_netns
     from labkit.matrix import engine
-    from labkit.transport import fallback, ssh
+    from labkit.protocols import fallback, ssh
 
     events: list[tuple] = []  # (thread name, what, start, end)
     lock = threading.Lock()
@@ -341,7 +341,7 @@ def trace_labkit(inv, workers: int) -> dict:
 def bench_n(n: int, a, rows: list[dict]) -> dict:
     """Measure one N; its row is appended to `rows` first, so an interrupted N still shows."""
     from labkit.backends import open_lab
-    from labkit.netns import lab as netlab
+    from labkit.backends.netns import build as netlab
 
     row: dict = {"n": n, "status": "ok"}
     rows.append(row)
@@ -523,7 +523,7 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("bench_netns.py needs root: it builds network namespaces, bridges and iptables rules "
                          "(run it as root, e.g. sudo .venv/bin/python benchmarks/bench_netns.py)")
-    from labkit.netns import lab as netlab
+    from labkit.backends.netns import build as netlab
     try:
         netlab.preflight()
     except Exception as exc:

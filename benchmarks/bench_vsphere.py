@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyVim.task import WaitForTask  # noqa: E402
 
-from labkit.hypervisor.vsphere import VsphereLab  # noqa: E402
-from labkit.vsphere import nics  # noqa: E402
-from tests.vsphere.conftest import PASSWORD_ENV, sim_inventory, start_vcsim, stop_vcsim, vm_entry  # noqa: E402
+from labkit.backends.vsphere.lab import VsphereLab  # noqa: E402
+from labkit.backends.vsphere import nics  # noqa: E402
+from tests.backends.vsphere.conftest import PASSWORD_ENV, sim_inventory, start_vcsim, stop_vcsim, vm_entry  # noqa: E402
 
 MODES = ("standard", "opaque")
 

@@ -32,7 +32,7 @@ def _fail_input(exc: InputError) -> None:
 
 
 def _console():
-    from labkit.matrix.report import make_console
+    from labkit.report.terminal import make_console
 
     return make_console()
 
@@ -73,7 +73,8 @@ def _check_report_paths(*paths: Path | None) -> None:
 
 
 def _write_reports(run, json_path: Path | None, junit_path: Path | None) -> None:
-    from labkit.matrix.report import write_json, write_junit
+    from labkit.report.as_json import write_json
+    from labkit.report.as_junit import write_junit
 
     try:
         if json_path:
@@ -92,7 +93,7 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
         workers: Annotated[int, typer.Option(min=1, max=256, help="VMs or sources handled at once")] = 8) -> None:
     """Run a playbook's steps and report every step and matrix."""
     from labkit.backends import open_lab
-    from labkit.matrix.report import render_run
+    from labkit.report.terminal import render_run
     from labkit.playbook import load_checked
     from labkit.runner import run_playbook
 
@@ -177,10 +178,10 @@ def predict(inventory: InventoryOpt = None,
             json: JsonOpt = None) -> None:
     """The model's matrix for the lab as the inventory describes it (nothing is changed; a Workstation
     inventory that leaves out a network's subnet reads it from the host's files or vmrest)."""
-    from labkit.hypervisor.sim import SimWorld
+    from labkit.backends.sim.lab import SimWorld
     from labkit.matrix.engine import predicted_matrix
-    from labkit.matrix.report import render_run
-    from labkit.matrix.result import RunResult, StepResult
+    from labkit.report.terminal import render_run
+    from labkit.results import RunResult, StepResult
     from labkit.predict import conflicts
     from labkit.topology import Topology
 
@@ -226,8 +227,8 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
            json: JsonOpt = None, junit: JunitOpt = None) -> None:
     """Ping every source against every target now, compared with the model."""
     from labkit.backends import open_lab
-    from labkit.matrix.report import render_run
-    from labkit.matrix.result import RunResult
+    from labkit.report.terminal import render_run
+    from labkit.results import RunResult
     from labkit.model import Step
     from labkit.runner import run_step
 
@@ -278,7 +279,7 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
 
 def _lab_call(action: str, inventory: Path | None) -> tuple:
     """Load the inventory and run netns lab `action` on it; errors become exit statuses 2 and 1."""
-    from labkit.netns import lab as netlab
+    from labkit.backends.netns import build as netlab
 
     inv = _inventory_or_exit(inventory)
     try:

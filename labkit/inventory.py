@@ -29,7 +29,7 @@ def _checked(source: Source) -> Inventory:
         raise source.error("an inventory is a mapping (lab, host, lan, networks, vms...)")
     inv = validate(Inventory, source.data, source)
     if inv.backend.type == "workstation":  # the host's real VMnet settings fill what the file leaves out
-        from labkit.vmware.hostnet import host_facts_applied
+        from labkit.backends.workstation.hostnet import host_facts_applied
 
         inv = host_facts_applied(inv, source.path, source.error)
     errors = list(_coherence(inv, source))

@@ -7,7 +7,7 @@ gateway is not reported gets the one its network's DHCP server hands out.
 
 from __future__ import annotations
 
-from labkit.backends import Lab
+from labkit.protocols import Lab
 from labkit.errors import LabkitError
 from labkit.state import IfaceState, LabState, VMState
 

@@ -11,13 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from labkit import guestnet
-from labkit.backends import Lab
-from labkit.clock import clock_of
-from labkit.detect import detect
-from labkit.errors import LabkitError
+from labkit.guest import config as guestnet
+from labkit.guest.detect import detect
+from labkit.errors import BackendError, LabkitError
 from labkit.matrix.engine import run_matrix
-from labkit.matrix.result import RunResult, StepResult, VMResult
+from labkit.results import RunResult, StepResult, VMResult
 from labkit.model import (
     VM,
     ConfigureGuest,
@@ -30,6 +28,7 @@ from labkit.model import (
     WaitForIp,
 )
 from labkit.observe import observe
+from labkit.protocols import BatchSetMode, GuestTransport, Lab
 
 DEFAULT_ROLLBACK_AFTER = 60.0  # seconds a guest waits for confirmation before restoring its backup
 
@@ -54,19 +53,19 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
     out = StepResult(step.name, step.kind)
     inv = lab.inventory
     try:
-        units = len(spec.sources) if isinstance(spec, PingMatrix) else len(getattr(spec, "vms", [])) or 1
+        units = len(spec.sources) if isinstance(spec, PingMatrix) else (
+            len(spec.vms) if isinstance(spec, SetMode | ConfigureGuest | RestartNetwork | WaitForIp) else 1)
         if progress:
             progress.step(step, units)
         done = progress.advance if progress else None
         if isinstance(spec, SetHostAdapter):
-            changed = lab.hypervisor.set_host_adapter(spec.network, spec.enabled)
-            out.vms["host"] = VMResult(True, detail="changed" if changed else "unchanged")
+            out.vms["host"] = _guarded_host(lab, spec)
             if done:
                 done("host")
         elif isinstance(spec, PingMatrix):
             out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers, on_source_done=done)
-        elif isinstance(spec, SetMode) and hasattr(lab.hypervisor, "set_adapter_networks"):
-            out.vms = _set_mode_batch(lab, spec, done)
+        elif isinstance(spec, SetMode) and lab.batch is not None:
+            out.vms = _set_mode_batch(lab, lab.batch, spec, done)
         else:
             action = _ACTIONS[type(spec)]
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(spec.vms)))) as pool:
@@ -89,6 +88,19 @@ def _guarded(action, lab: Lab, vm: VM, spec, done: Callable[[str], None] | None 
             done(vm.name)
 
 
+def _guarded_host(lab: Lab, spec: SetHostAdapter) -> VMResult:
+    switch = lab.host_adapters
+    try:
+        if switch is None:
+            raise BackendError(f"the {lab.backend} backend cannot switch the host's virtual adapter on "
+                               f"{spec.network!r}; switch it on the host and set "
+                               f"networks.{spec.network}.host_adapter.enabled in the inventory")
+        changed = switch.set_host_adapter(spec.network, spec.enabled)
+    except LabkitError as exc:
+        return VMResult(False, error=str(exc))
+    return VMResult(True, detail="changed" if changed else "unchanged")
+
+
 def _adapter(vm: VM, ref: str | int | None):
     adapter = vm.adapter(ref)
     if adapter is None:
@@ -109,7 +121,7 @@ def _moved(adapter, mode: str, changed: bool) -> str:
     return f"{adapter.interface} -> {mode} " + ("(changed)" if changed else "(unchanged)")
 
 
-def _set_mode_batch(lab: Lab, spec: SetMode, done: Callable[[str], None] | None) -> dict[str, VMResult]:
+def _set_mode_batch(lab: Lab, batch: BatchSetMode, spec: SetMode, done: Callable[[str], None] | None) -> dict[str, VMResult]:
     """One call for all VMs, for a backend that submits tasks from its own bounded pool and waits for
     them together (vSphere); its contract includes reading each VM back to verify, as _set_mode does."""
     results: dict[str, VMResult] = {}
@@ -121,7 +133,7 @@ def _set_mode_batch(lab: Lab, spec: SetMode, done: Callable[[str], None] | None)
             results[name] = VMResult(False, error=str(exc))
             if done:
                 done(name)
-    outcomes = lab.hypervisor.set_adapter_networks(requests, on_done=done)
+    outcomes = batch.set_adapter_networks(requests, on_done=done)
     for name, adapter, mode in requests:
         outcome = outcomes[name]
         if isinstance(outcome, Exception):
@@ -156,27 +168,21 @@ def _configured(adapter, cfg, done: str | None, channel) -> str:
 
 
 def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_after: float) -> str:
-    from labkit.safeapply import safe_apply
+    from labkit.guest.safeapply import safe_apply
 
-    reach = getattr(lab, "network_transport", None)
-    if reach is None:
-        raise LabkitError(f"safe apply needs a backend that reaches guests over the network; {lab.backend} does not")
     return safe_apply(channel, dialect, adapter.interface, cfg, rollback_after=rollback_after,
                       find_address=lambda: lab.guest_address(vm.name, adapter.interface),
-                      reach=lambda address: reach(vm.name, address),
-                      console=_console_of(lab, vm.name), clock=clock_of(lab))
+                      reach=lambda address: lab.network_transport(vm.name, address),
+                      console=_console_of(lab, vm.name), clock=lab.clock)
 
 
-def _console_of(lab: Lab, name: str):
+def _console_of(lab: Lab, name: str) -> Callable[[], GuestTransport] | None:
     """The backend's out-of-band console to a VM as a factory, or None when it has none for that VM
     (a backend may have one for some VMs only: vSphere needs guest credentials for VMware Tools)."""
-    console = getattr(lab, "console", None)
-    if console is None:
+    console = lab.console
+    if console is None or not console.reaches(name):
         return None
-    has = getattr(lab, "has_console", None)
-    if has is not None and not has(name):
-        return None
-    return lambda: console(name)
+    return lambda: console.open(name)
 
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
@@ -194,7 +200,7 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
     from labkit.inventory import network_subnet
 
     adapter = _adapter(vm, spec.interface)
-    clock = clock_of(lab)
+    clock = lab.clock
     deadline = clock.monotonic() + spec.timeout
     delay = 0.2
     while True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_playbooks import labkit
+from tests.e2e.test_playbooks import labkit
 
 INV = "inventory/seed-lab.yml"
 

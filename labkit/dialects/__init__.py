@@ -2,7 +2,7 @@
 
 The file dialects (ifcfg, ifupdown, nmkeyfile, netplan) share one shape, `FileDialect`; netsh
 (Windows) has no file and speaks in commands. `file_dialect(name)` gives the shared shape for any
-of them, so guestnet.py reads, edits and writes every format with the same few lines.
+of them, so labkit/guest/config.py reads, edits and writes every format with the same few lines.
 """
 
 from __future__ import annotations

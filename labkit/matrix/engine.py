@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from labkit.backends import Lab
+from labkit.protocols import Lab
 from labkit.errors import LabkitError
 from labkit.matrix.ping import (
     PingParseError,
@@ -23,7 +23,7 @@ from labkit.matrix.ping import (
     ping_command,
     split_parallel,
 )
-from labkit.matrix.result import Cell, MatrixResult, Observation
+from labkit.results import Cell, MatrixResult, Observation
 from labkit.model import PingMatrix
 from labkit.predict import Predictor
 from labkit.state import LabState
@@ -122,7 +122,7 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
             on_source_done(ref)
         return ref, result
 
-    workers = min(workers, getattr(lab, "concurrency", None) or workers, len(sources))
+    workers = min(workers, lab.concurrency or workers, len(sources))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         observed = dict(pool.map(work, list(sources)))
 

@@ -14,7 +14,7 @@ from labkit.matrix.ping import (
     parse_ping,
     ping_command,
 )
-from labkit.transport.simping import render_fping, render_ping, render_ping_error
+from labkit.backends.sim.ping import render_fping, render_ping, render_ping_error
 from tests.conftest import shared_dir, shared_files
 
 DATA = Path(__file__).parent / "data"

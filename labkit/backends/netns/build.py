@@ -1,0 +1,384 @@
+"""Build, inspect and tear down a network-namespace lab (`labkit lab up|down|status`).
+
+Everything is made inside namespaces whose names start with the lab's prefix: veth pairs are
+created in the switch namespace and moved straight into their owners, so the root namespace's
+links, routes and firewall never change. State (PIDs, keys, each VM's /etc overlay) lives in
+/var/lib/labkit/netns/PREFIX; `down` kills every process found in the lab's namespaces by PID, deletes the
+namespaces and the state, and also works after a crash (it scans for the prefix).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from importlib import resources
+from ipaddress import IPv4Interface
+from pathlib import Path
+
+from labkit.guest import config as guestnet
+from labkit.errors import BackendError
+from labkit.model import Inventory
+from labkit.backends.netns.plan import Plan, Port, make_plan, neighbour_entries
+from labkit.topology import DEFAULT_WAN
+
+STATE_ROOT = Path(os.environ.get("LABKIT_STATE", "/var/lib/labkit/netns"))  # not /run: VMs mount their own
+TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ssh-keygen", "dhclient", "ifup", "fping", "ping")
+BOOT_TIMEOUT = 60.0
+
+
+def run(*argv: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(argv, capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise BackendError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def nsrun(ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run("ip", "netns", "exec", ns, *argv, check=check)
+
+
+def state_dir(inv_or_prefix: Inventory | str) -> Path:
+    prefix = inv_or_prefix if isinstance(inv_or_prefix, str) else make_plan(inv_or_prefix).prefix
+    return STATE_ROOT / prefix
+
+
+def load_state(inv: Inventory) -> dict:
+    path = state_dir(inv) / "state.json"
+    if not path.is_file():
+        raise BackendError(f"the netns lab {inv.lab!r} is not up (labkit lab up -i INVENTORY)")
+    return json.loads(path.read_text())
+
+
+def preflight() -> None:
+    if os.geteuid() != 0:
+        raise BackendError("the netns lab needs root (network namespaces, bridges, iptables)")
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if not Path("/usr/sbin/sshd").exists():
+        missing.append("sshd")
+    if missing:
+        raise BackendError(f"missing tools: {', '.join(missing)} (install them: make lab-deps)")
+
+
+def neighbour_warning(inv: Inventory) -> str | None:
+    """Say so when a full matrix would overflow the kernel's shared ARP table (labkit does not raise it:
+    that would change the root namespace)."""
+    try:
+        limit = int(Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3").read_text())
+    except (OSError, ValueError):
+        return None
+    needed = neighbour_entries(inv)
+    if needed <= limit * 0.9:
+        return None
+    return (f"a full matrix needs about {needed} ARP entries but the kernel keeps at most {limit} "
+            "(net.ipv4.neigh.default.gc_thresh3, shared by all namespaces): past it probes are dropped "
+            "and look unreachable; raise it with sysctl before a big matrix")
+
+
+def up(inv: Inventory) -> dict:
+    preflight()
+    plan = make_plan(inv)
+    sdir = STATE_ROOT / plan.prefix
+    if (sdir / "state.json").exists() or any(ns.startswith(plan.prefix + "-") for ns in _netns_list()):
+        raise BackendError(f"the netns lab {inv.lab!r} is already up (labkit lab down -i INVENTORY first)")
+    sdir.mkdir(parents=True, exist_ok=True)
+    state = {"lab": inv.lab, "prefix": plan.prefix, "namespaces": plan.namespaces, "pids": {},
+             "run_netns_existed": Path("/run/netns").is_dir(), "vms": {}, "host_adapters": plan.host_adapters,
+             "bridges": {name: seg.bridge for name, seg in plan.segments.items()}, "switch": plan.switch,
+             "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir),
+             "warnings": [w for w in (neighbour_warning(inv),) if w]}
+    try:
+        save_state(sdir, state)
+        _keys(sdir)
+        for ns in plan.namespaces:
+            run("ip", "netns", "add", ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            nsrun(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        for bridge in sorted({seg.bridge for seg in plan.segments.values()}):
+            run("ip", "-n", plan.switch, "link", "add", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0")
+            run("ip", "-n", plan.switch, "link", "set", bridge, "up")
+        for port in plan.ports:
+            _plug(plan, port)
+        _router_and_internet(inv, plan)
+        _host_and_nat(inv, plan)
+        for dhcp in plan.dhcp:
+            state["pids"][f"dnsmasq-{dhcp.name}"] = _dnsmasq(sdir, dhcp)
+        for vm in inv.vms:
+            vp = plan.vms[vm.name]
+            for port in vp.ports:
+                _plug(plan, port)
+            state["vms"][vm.name] = _prepare_vm(sdir, vm, vp)
+        # host keys are pinned by VM name (the address changes with DHCP): SSH looks them up by alias
+        (sdir / "known_hosts").write_text("".join(f"{name} {vm['host_key']}\n" for name, vm in state["vms"].items()))
+        for name in state["vms"]:
+            state["vms"][name].update(boot(state, name, wait=False))
+        for name in state["vms"]:
+            wait_booted(state, name)
+        save_state(sdir, state)
+    except BaseException:
+        down(inv)
+        raise
+    return state
+
+
+def save_state(sdir: Path, state: dict) -> None:
+    tmp = sdir / "state.json.tmp"
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, sdir / "state.json")
+
+
+def _keys(sdir: Path) -> None:
+    key = sdir / "id_ed25519"
+    if not key.exists():
+        run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "labkit-lab", "-f", str(key))
+
+
+def _plug(plan: Plan, port: Port) -> None:
+    sw = plan.switch
+    extra = ["address", port.mac] if port.mac else []
+    run("ip", "-n", sw, "link", "add", port.port, "type", "veth", "peer", "name", port.ifname, *extra, "netns", port.ns)
+    run("ip", "-n", sw, "link", "set", port.port, "master", port.bridge, "up")
+    if port.address is not None and port.up:  # a disabled host adapter has no address
+        run("ip", "-n", port.ns, "addr", "add", str(port.address), "dev", port.ifname)
+    run("ip", "-n", port.ns, "link", "set", port.ifname, "up" if port.up else "down")
+
+
+def _router_and_internet(inv: Inventory, plan: Plan) -> None:
+    r, i = plan.router, plan.inet
+    wan_r, wan_i = plan.wan
+    public = inv.lan.wan_address or DEFAULT_WAN
+    run("ip", "-n", r, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", i)
+    run("ip", "-n", r, "addr", "add", str(wan_r), "dev", "wan0")
+    run("ip", "-n", r, "addr", "add", f"{public}/32", "dev", "wan0")
+    run("ip", "-n", r, "link", "set", "wan0", "up")
+    run("ip", "-n", i, "addr", "add", str(wan_i), "dev", "eth0")
+    for ext in inv.externals.values():
+        run("ip", "-n", i, "addr", "add", f"{ext.address}/32", "dev", "eth0")
+    run("ip", "-n", i, "link", "set", "eth0", "up")
+    run("ip", "-n", i, "route", "add", f"{public}/32", "via", str(wan_r.ip))
+    run("ip", "-n", r, "route", "add", "default", "via", str(wan_i.ip))
+    nsrun(r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    nsrun(r, "iptables", "-P", "FORWARD", "DROP")
+    nsrun(r, "iptables", "-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT")
+    nsrun(r, "iptables", "-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-m", "conntrack",
+          "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+    nsrun(r, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "SNAT", "--to-source", str(public))
+
+
+def _host_and_nat(inv: Inventory, plan: Plan) -> None:
+    h = plan.host
+    run("ip", "-n", h, "route", "add", "default", "via", str(inv.lan.router))
+    nsrun(h, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    # the host forwards only what its NAT devices send out of its LAN NIC (it is not a router)
+    nsrun(h, "iptables", "-P", "FORWARD", "DROP")
+    for k, (name, (ns, host_side, nat_side)) in enumerate(plan.natdevs.items()):
+        link = f"natlink{k}"
+        run("ip", "-n", h, "link", "add", link, "type", "veth", "peer", "name", "uplink", "netns", ns)
+        run("ip", "-n", h, "addr", "add", str(host_side), "dev", link)
+        run("ip", "-n", h, "link", "set", link, "up")
+        run("ip", "-n", ns, "addr", "add", str(nat_side), "dev", "uplink")
+        run("ip", "-n", ns, "link", "set", "uplink", "up")
+        run("ip", "-n", ns, "route", "add", "default", "via", str(host_side.ip))
+        nsrun(h, "iptables", "-A", "FORWARD", "-i", link, "-o", "eth0", "-j", "ACCEPT")
+        nsrun(h, "iptables", "-A", "FORWARD", "-i", "eth0", "-o", link, "-m", "conntrack",
+              "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+        nsrun(h, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(host_side.network), "-o", "eth0",
+              "-j", "MASQUERADE")
+        subnet = inv.networks[name].subnet
+        nsrun(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        nsrun(ns, "iptables", "-P", "FORWARD", "DROP")
+        nsrun(ns, "iptables", "-A", "FORWARD", "-i", "vmnet", "-o", "uplink", "-j", "ACCEPT")
+        nsrun(ns, "iptables", "-A", "FORWARD", "-i", "uplink", "-o", "vmnet", "-m", "conntrack",
+              "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+        nsrun(ns, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(subnet), "-o", "uplink", "-j", "MASQUERADE")
+
+
+def _dnsmasq(sdir: Path, dhcp) -> int:
+    base = sdir / f"dnsmasq-{dhcp.name}"
+    argv = ["dnsmasq", "-C", "/dev/null", "--port=0", "--no-hosts", "--no-resolv", f"--interface={dhcp.ifname}",
+            "--bind-interfaces", "--dhcp-authoritative", "--no-ping", "--user=root",
+            f"--dhcp-range={dhcp.start},{dhcp.end},{dhcp.netmask},12h", f"--dhcp-leasefile={base}.leases",
+            f"--pid-file={base}.pid", f"--log-facility={base}.log", "--log-dhcp"]
+    argv.append(f"--dhcp-option=option:router,{dhcp.router}" if dhcp.router else "--dhcp-option=3")
+    if dhcp.dns:
+        argv.append(f"--dhcp-option=option:dns-server,{dhcp.dns}")
+    nsrun(dhcp.ns, *argv)
+    return int(Path(f"{base}.pid").read_text().split()[0])
+
+
+def _prepare_vm(sdir: Path, vm, vp) -> dict:
+    """The VM's disk: an /etc overlay seeded with its network config, sshd, and a private /root."""
+    d = sdir / f"vm-{vm.name}"
+    for sub in ("etc/ssh", "etc-work", "root/.ssh", "var-lib-dhcp", "etc/dhcp"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    etc = d / "etc"
+    (etc / "hostname").write_text(vm.name + "\n")
+    (etc / "resolv.conf").write_text(f"# {vm.name}\n")
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", vm.name, "-f", str(etc / "ssh/ssh_host_ed25519_key"))
+    (etc / "ssh/sshd_config").write_text(
+        "Port 22\nHostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\n"
+        "PubkeyAuthentication yes\nAuthorizedKeysFile .ssh/authorized_keys\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\nPrintMotd no\nMaxStartups 100:30:200\n"
+        "Subsystem sftp internal-sftp\n")
+    (etc / "dhcp/dhclient.conf").write_text("timeout 10;\nretry 5;\n"
+                                            "request subnet-mask, broadcast-address, routers, domain-name-servers;\n")
+    shutil.copy(sdir / "id_ed25519.pub", d / "root/.ssh/authorized_keys")
+    os.chmod(d / "root", 0o700)
+    os.chmod(d / "root/.ssh", 0o700)
+    if vp.flavour == "rhel":
+        scripts = etc / "sysconfig/network-scripts"
+        scripts.mkdir(parents=True, exist_ok=True)
+        for ad, port in zip(vm.adapters, vp.ports, strict=True):
+            path = guestnet.config_path("ifcfg", ad.interface)
+            if path in vm.files:
+                text = vm.files[path]
+            else:
+                cfg = guestnet.to_interface_config(ad.config) if ad.config else None
+                text = guestnet.render_new("ifcfg", ad.interface, port.mac, cfg) if cfg else \
+                    f"DEVICE={ad.interface}\nONBOOT=no\n"
+            (scripts / f"ifcfg-{ad.interface}").write_text(text)
+        # says what the guest stands in for, so dialect detection sees a RHEL-family system
+        (etc / "os-release").write_text('NAME="CentOS Linux (labkit netns emulation)"\nID="centos"\n'
+                                        'ID_LIKE="rhel fedora"\nVERSION_ID="6"\n')
+        (etc / "init.d").mkdir(exist_ok=True)
+        stand_in = resources.files("labkit.backends.netns").joinpath("guest/network").read_text()
+        (etc / "init.d/network").write_text(stand_in)
+        os.chmod(etc / "init.d/network", 0o755)
+    else:
+        (etc / "network").mkdir(exist_ok=True)
+        (etc / "network/interfaces").write_text(_interfaces(vm))
+    pub = (etc / "ssh/ssh_host_ed25519_key.pub").read_text().split()
+    return {"ns": vp.ns, "dir": str(d), "flavour": vp.flavour, "host_key": f"{pub[0]} {pub[1]}",
+            "ports": {ad.interface: {"port": p.port, "mac": p.mac} for ad, p in zip(vm.adapters, vp.ports, strict=True)}}
+
+
+def _interfaces(vm) -> str:
+    """/etc/network/interfaces as a Debian installer would write it for this VM's adapters."""
+    out = [f"# /etc/network/interfaces of {vm.name} (labkit netns lab)", "auto lo", "iface lo inet loopback", ""]
+    for ad in vm.adapters:
+        if ad.config is None:
+            continue
+        out.append(f"auto {ad.interface}")
+        if ad.config.dhcp:
+            out.append(f"iface {ad.interface} inet dhcp")
+        else:
+            out.append(f"iface {ad.interface} inet static")
+            out.append(f"    address {IPv4Interface(ad.config.address).with_prefixlen}")
+            if ad.config.gateway:
+                out.append(f"    gateway {ad.config.gateway}")
+        out.append("")
+    return "\n".join(out)
+
+
+def boot(state: dict, name: str, wait: bool = True) -> dict:
+    """Power on: the VM's PID 1 in its own UTS, PID and mount namespaces, inside its network namespace."""
+    vm = state["vms"][name]
+    d = Path(vm["dir"])
+    (d / "ready").unlink(missing_ok=True)
+    init = resources.files("labkit.backends.netns").joinpath("guest/vm-init.sh")
+    with resources.as_file(init) as script, open(d / "console.log", "ab") as console:
+        proc = subprocess.Popen(["ip", "netns", "exec", vm["ns"], "unshare", "--uts", "--pid", "--fork",
+                                 "--mount-proc", "/bin/sh", str(script), str(d), vm["flavour"], name],
+                                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    vm["unshare_pid"] = proc.pid
+    if wait:
+        wait_booted(state, name)
+    return {"unshare_pid": proc.pid}
+
+
+def wait_booted(state: dict, name: str) -> None:
+    vm = state["vms"][name]
+    d = Path(vm["dir"])
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while not (d / "ready").exists():
+        if time.monotonic() > deadline:
+            raise BackendError(f"{name} did not boot within {BOOT_TIMEOUT:g} s (see {d}/console.log)")
+        time.sleep(0.02)
+    children = Path(f"/proc/{vm['unshare_pid']}/task/{vm['unshare_pid']}/children").read_text().split()
+    vm["init_pid"] = int(children[0])
+
+
+def power_off(state: dict, name: str) -> None:
+    vm = state["vms"][name]
+    pid = vm.get("init_pid")
+    if pid and Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGTERM)  # PID 1 exits: the kernel kills everything in its PID namespace
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.02)
+    vm["init_pid"] = None
+
+
+def _netns_list() -> list[str]:
+    proc = run("ip", "netns", "list", check=False)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def down(inv: Inventory) -> dict:
+    """Kill every process in the lab's namespaces (by PID), delete them and the state. Idempotent."""
+    plan = make_plan(inv)
+    sdir = STATE_ROOT / plan.prefix
+    existed = True
+    if (sdir / "state.json").exists():
+        existed = json.loads((sdir / "state.json").read_text()).get("run_netns_existed", True)
+    namespaces = [ns for ns in _netns_list() if ns.startswith(plan.prefix + "-")]
+    pids: set[int] = set()
+    for ns in namespaces:
+        pids |= {int(p) for p in run("ip", "netns", "pids", ns, check=False).stdout.split()}
+    pids |= _using(sdir)  # strays whose namespace is already gone (a crash between delete and kill)
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        _signal(pid, signal.SIGKILL)
+    for ns in namespaces:
+        run("ip", "netns", "del", ns, check=False)
+    shutil.rmtree(sdir, ignore_errors=True)
+    if not existed and not _netns_list() and Path("/run/netns").is_dir():
+        run("umount", "/run/netns", check=False)
+        try:
+            Path("/run/netns").rmdir()
+        except OSError:
+            pass
+    return {"namespaces": len(namespaces), "killed": len(pids)}
+
+
+def _using(sdir: Path) -> set[int]:
+    """Processes whose command line names the lab's state directory (its dnsmasqs, its VM inits)."""
+    marker = str(sdir).encode()
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    found.discard(os.getpid())
+    return found
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def status(inv: Inventory) -> dict:
+    state = load_state(inv)
+    out = {"lab": inv.lab, "prefix": state["prefix"], "vms": {}}
+    for name, vm in state["vms"].items():
+        pid = vm.get("init_pid")
+        alive = bool(pid) and Path(f"/proc/{pid}").exists()
+        addrs = run("ip", "-n", vm["ns"], "-4", "-o", "addr", "show", check=False).stdout
+        out["vms"][name] = {"powered_on": alive,
+                            "addresses": [ln.split()[3] for ln in addrs.splitlines() if " lo " not in ln]}
+    return out

@@ -1,0 +1,209 @@
+"""The Hypervisor protocol over a network-namespace lab built by `labkit lab up`.
+
+An adapter's network is the bridge its switch port is enslaved to, changed live as VMware does;
+power is the VM's PID 1; the host's VMnet adapters are links in the host namespace; guest
+addresses are read from the VM's namespace, as VMware Tools would report them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+
+from labkit.clock import SYSTEM
+from labkit.errors import BackendError
+from labkit.backends.addresses import guest_address
+from labkit.protocols import GuestNic
+from labkit.model import Adapter, Inventory
+from labkit.backends.netns import build as netlab
+from labkit.backends.netns.nsexec import ConsoleTransport, NsExecTransport, socket_in_netns
+from labkit.backends.transports.fallback import FallbackTransport
+
+
+def _ip_json(*argv: str) -> list:
+    proc = subprocess.run(["ip", "-j", *argv], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BackendError(f"ip {' '.join(argv)}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout or "[]")
+
+
+class NetnsHypervisor:
+    kind = "netns"
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.state = netlab.load_state(inventory)
+        self.dir = Path(self.state["dir"])
+
+    def _save(self) -> None:
+        netlab.save_state(self.dir, self.state)
+
+    def _vm(self, vm: str) -> dict:
+        try:
+            return self.state["vms"][vm]
+        except KeyError:
+            raise BackendError(f"no VM named {vm!r} in the netns lab") from None
+
+    def _port(self, vm: str, adapter: Adapter) -> str:
+        return self._vm(vm)["ports"][adapter.interface]["port"]
+
+    def adapter_network(self, vm: str, adapter: Adapter) -> str | None:
+        link = _ip_json("-n", self.state["switch"], "link", "show", "dev", self._port(vm, adapter))[0]
+        if "UP" not in link.get("flags", []):
+            return None
+        bridge = link.get("master")
+        names = [n for n, b in self.state["bridges"].items() if b == bridge and n != "lan"]
+        if adapter.network in names:
+            return adapter.network
+        return names[0] if names else None
+
+    def set_adapter_network(self, vm: str, adapter: Adapter, network: str) -> bool:
+        if network not in self.inventory.networks:
+            raise BackendError(f"no network {network!r}")
+        if self.adapter_network(vm, adapter) == network:
+            return False
+        port = self._port(vm, adapter)
+        netlab.run("ip", "-n", self.state["switch"], "link", "set", port, "master", self.state["bridges"][network])
+        netlab.run("ip", "-n", self.state["switch"], "link", "set", port, "up")
+        return True
+
+    def powered_on(self, vm: str) -> bool:
+        pid = self._vm(vm).get("init_pid")
+        return bool(pid) and Path(f"/proc/{pid}").exists()
+
+    def set_power(self, vm: str, on: bool) -> bool:
+        if self.powered_on(vm) == on:
+            return False
+        if on:
+            netlab.boot(self.state, vm)
+        else:
+            netlab.power_off(self.state, vm)
+        self._save()
+        return True
+
+    def guest_nics(self, vm: str) -> list[GuestNic]:
+        if not self.powered_on(vm):
+            return []
+        ns = self._vm(vm)["ns"]
+        routes = _ip_json("-n", ns, "-4", "route", "show", "default")
+        out = []
+        for link in _ip_json("-n", ns, "addr", "show"):
+            if link.get("ifname") == "lo":
+                continue
+            addrs = tuple(IPv4Interface(f"{a['local']}/{a['prefixlen']}") for a in link.get("addr_info", [])
+                          if a.get("family") == "inet")
+            gw = next((IPv4Address(r["gateway"]) for r in routes if r.get("dev") == link["ifname"] and "gateway" in r),
+                      None)
+            out.append(GuestNic(link.get("address"), addrs, gw))
+        return out
+
+    def host_adapter_enabled(self, network: str) -> bool:
+        ifname = self.state["host_adapters"].get(network)
+        if ifname is None:
+            return False
+        return "UP" in _ip_json("-n", self.state["host"], "link", "show", "dev", ifname)[0].get("flags", [])
+
+    def set_host_adapter(self, network: str, enabled: bool) -> bool:
+        ifname = self.state["host_adapters"].get(network)
+        if ifname is None:
+            raise BackendError(f"network {network!r} has no host virtual adapter")
+        if self.host_adapter_enabled(network) == enabled:
+            return False
+        host, net = self.state["host"], self.inventory.networks[network]
+        # a disabled adapter has no address at all (as on Windows and with vmnet-netifup down),
+        # so even the host itself no longer answers on it
+        if enabled:
+            netlab.run("ip", "-n", host, "link", "set", ifname, "up")
+            netlab.run("ip", "-n", host, "addr", "replace",
+                       f"{net.host_adapter.address}/{net.subnet.prefixlen}", "dev", ifname)
+        else:
+            netlab.run("ip", "-n", host, "addr", "flush", "dev", ifname)
+            netlab.run("ip", "-n", host, "link", "set", ifname, "down")
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class NetnsConsole:
+    """Every VM's console: nsenter into its init's namespaces, so no guest networking is needed."""
+
+    def __init__(self, hypervisor: NetnsHypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    def reaches(self, node: str) -> bool:
+        return node in self.hypervisor.state["vms"]
+
+    def open(self, node: str) -> ConsoleTransport:
+        if not self.reaches(node):
+            raise BackendError(f"{node!r} is not a VM of the netns lab: it has no console")
+        return ConsoleTransport(node, self.hypervisor.state["vms"][node].get("init_pid"))
+
+
+class NetnsLab:
+    """A run's view of the netns lab: hypervisor, SSH (with console fallback) to VMs, shells elsewhere."""
+
+    backend = "netns"
+    concurrency = None
+    clock = SYSTEM
+    batch = None
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.hypervisor = NetnsHypervisor(inventory)
+        self.host_adapters = self.hypervisor
+        self.console = NetnsConsole(self.hypervisor)
+        self._transports: dict = {}
+
+    def _vm_address(self, name: str) -> str | None:
+        for nic in self.hypervisor.guest_nics(name):
+            if nic.addresses:
+                return str(nic.addresses[0].ip)
+        return None
+
+    def transport(self, node: str):
+        if node in self._transports:
+            return self._transports[node]
+        state = self.hypervisor.state
+        if node in state["vms"]:
+            t = FallbackTransport(node, lambda: self._vm_address(node), lambda addr: self._ssh(node, addr),
+                                  lambda: self.console.open(node))
+        elif node == "host":
+            t = NsExecTransport("host", state["host"])
+        elif node == "router":
+            t = NsExecTransport("router", state["router"])
+        elif node in self.inventory.externals:
+            t = NsExecTransport(node, state["inet"])
+        else:
+            raise BackendError(f"no transport for {node!r} in the netns lab")
+        self._transports[node] = t
+        return t
+
+    def network_transport(self, node: str, address) -> object:
+        """SSH to `node` at `address` from the host, and nothing else (safe apply's proof)."""
+        return self._ssh(node, str(address))
+
+    def guest_address(self, node: str, interface: str):
+        return guest_address(self.inventory, self.hypervisor, node, interface)
+
+    def _ssh(self, node: str, address: str):
+        from labkit.backends.transports.ssh import SshTransport
+
+        d = self.hypervisor.dir
+        host_ns = self.hypervisor.state["host"]
+        vm = self.inventory.vm(node)
+        return SshTransport(address, vm.ssh.port if vm.ssh else 22, "root", key_file=str(d / "id_ed25519"),
+                            allow_agent=False, known_hosts=str(d / "known_hosts"), host_key_alias=node,
+                            connect_timeout=3, name=node,
+                            sock_factory=lambda h, p, t: socket_in_netns(host_ns, h, p, t))
+
+    def close(self) -> None:
+        for t in self._transports.values():
+            t.close()
+        self._transports.clear()
+
+
+def open_lab(inventory: Inventory) -> NetnsLab:
+    return NetnsLab(inventory)

@@ -1,1 +1,0 @@
-"""VMware Workstation's own formats and API: .vmx files, the host's networking files, vmrest."""

@@ -1,0 +1,65 @@
+"""`labkit run` end to end on vcsim: playbooks/vsphere-switch.yml with inventory/vsphere-sim.yml
+pointed at the test's simulator (a temporary copy with its host, port and CA), and a wait_for_ip
+that times out, which must fail the run (exit 1), unlike govc's vm.ip."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from tests.conftest import REPO
+from tests.backends.vsphere.conftest import PASSWORD_ENV, sim_inventory_data, vm_entry
+
+
+def labkit_run(vcsim, playbook, inventory, report):
+    env = {**os.environ, PASSWORD_ENV: vcsim.password, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "labkit.cli", "run", str(playbook), "-i", str(inventory),
+                           "--json", str(report)], capture_output=True, text=True, env=env, timeout=300)
+
+
+def write_inventory(tmp_path, data):
+    path = tmp_path / "inventory.yml"
+    path.write_text(json.dumps(data))  # JSON is YAML
+    return path
+
+
+def test_switch_playbook_end_to_end(vcsim, probe, tmp_path):
+    probe.set_guest_ip(0, "10.10.0.5")  # what VMware Tools would report for web once on LabNet
+    inv = write_inventory(tmp_path, sim_inventory_data(vcsim))
+    done = labkit_run(vcsim, REPO / "playbooks" / "vsphere-switch.yml", inv, tmp_path / "r.json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    details = [{vm: r["detail"] for vm, r in step["vms"].items()} for step in report["steps"]]
+    assert [d["web"] for d in details[:6]] == [
+        "eth0 -> standard (changed)", "eth0 -> distributed (changed)", "eth0 -> nsx (changed)",
+        "eth0 -> opaque (changed)", "eth0 -> standard (changed)", "eth0 -> standard (unchanged)"]
+    assert set(details[5].values()) == {"eth0 -> standard (unchanged)"}
+    assert details[6] == {"web": "eth0: 10.10.0.5/32"}
+    assert probe.vm(1).network[0].name == "LabNet"  # db, found by its inventory path
+
+
+def test_wait_for_ip_timeout_fails_the_run(vcsim, tmp_path):
+    inv = write_inventory(tmp_path, sim_inventory_data(vcsim, [vm_entry("quiet", 2)]))
+    pb = tmp_path / "wait.yml"
+    pb.write_text(json.dumps({"name": "wait", "steps": [
+        {"wait_for_ip": {"vms": ["quiet"], "interface": "eth0", "timeout": 1}}]}))
+    done = labkit_run(vcsim, pb, inv, tmp_path / "r.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    vm = json.loads((tmp_path / "r.json").read_text())["steps"][0]["vms"]["quiet"]
+    assert vm["ok"] is False
+    assert re.fullmatch(r"no address in 10\.[0-9]+\.0\.0/24 on eth0 after 1 s", vm["error"])
+
+
+def test_bad_password_fails_every_vm_without_a_traceback(vcsim, tmp_path):
+    data = sim_inventory_data(vcsim)
+    data["backend"]["password_env"] = "LABKIT_TEST_WRONG_PASSWORD"
+    inv = write_inventory(tmp_path, data)
+    env_done = subprocess.run([sys.executable, "-m", "labkit.cli", "run", str(REPO / "playbooks" / "vsphere-switch.yml"),
+                               "-i", str(inv)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "LABKIT_TEST_WRONG_PASSWORD": "s3cret-value-xyz", "NO_COLOR": "1"})
+    assert env_done.returncode == 1
+    assert "login refused for user labkit" in env_done.stdout
+    assert "Traceback" not in env_done.stdout + env_done.stderr and "s3cret" not in env_done.stdout

@@ -1,0 +1,189 @@
+"""Reports: JSON contract, JUnit XML and terminal output, against golden files and by behaviour.
+
+Golden files live in tests/report/golden/. After an intended change of output, regenerate them with
+    LABKIT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/report/test_reports.py
+then review the diff of the golden files before committing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from labkit.report.as_json import SCHEMA, to_json, write_json
+from labkit.report.as_junit import to_junit, write_junit
+from labkit.report.terminal import make_console, render_run
+from labkit.results import (
+    Cell,
+    MatrixResult,
+    Observation,
+    RunResult,
+    StepResult,
+    VMResult,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("LABKIT_UPDATE_GOLDEN") == "1"
+
+
+def reach(loss: float = 0.0, rtt: float = 0.4) -> Observation:
+    return Observation("reachable", loss_pct=loss, rtt_avg_ms=rtt, via="sim")
+
+
+def make_run() -> RunResult:
+    unreach = Observation("unreachable", loss_pct=100.0, reason="100% packet loss", via="sim")
+    error = Observation("error", reason="could not connect", via="ssh")
+    cells = [
+        Cell("a", "b", "10.0.0.2", "reachable", reach()),
+        Cell("a", "c", "10.0.1.3", "unreachable", unreach, expected_reason="c is host-only"),
+        Cell("b", "a", "10.0.0.1", "reachable", reach(rtt=0.5)),
+        Cell("b", "c", "10.0.1.3", "reachable", unreach, expected_reason="b routes to c"),  # mismatch
+        Cell("c", "a", "10.0.1.1", "unreachable", error),
+        Cell("c", "b", None, None, reach(rtt=1.25)),  # no expectation
+    ]
+    matrix = MatrixResult("ping", ["a", "b", "c"], ["a", "b", "c"], cells)
+    return RunResult(
+        playbook="lab1",
+        backend="sim",
+        steps=[
+            StepResult(
+                "modes",
+                "set_mode",
+                vms={"a": VMResult(True, detail="changed"), "b": VMResult(False, error="task failed: busy")},
+            ),
+            StepResult("ping", "ping_matrix", matrix=matrix),
+        ],
+    )
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == actual
+
+
+def plain_output(run: RunResult) -> str:
+    console = Console(file=StringIO(), width=120, color_system=None, force_terminal=False)
+    render_run(run, console)
+    return console.file.getvalue()
+
+
+# --- golden -----------------------------------------------------------------------------------
+
+
+def test_json_golden(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    write_json(make_run(), out)
+    check_golden("report.json", out.read_text(encoding="utf-8"))
+    assert to_json(make_run()) == json.loads((GOLDEN / "report.json").read_text(encoding="utf-8"))
+
+
+def test_junit_golden(tmp_path: Path) -> None:
+    out = tmp_path / "junit.xml"
+    write_junit(make_run(), out)
+    assert out.read_text(encoding="utf-8") == to_junit(make_run())
+    check_golden("junit.xml", to_junit(make_run()))
+
+
+def test_terminal_golden() -> None:
+    # Rich pads centred titles with spaces; strip them so an editor's whitespace cleanup is harmless.
+    text = "".join(line.rstrip() + "\n" for line in plain_output(make_run()).splitlines())
+    check_golden("terminal.txt", text)
+
+
+# --- behaviour --------------------------------------------------------------------------------
+
+
+def test_json_contract() -> None:
+    data = to_json(make_run())
+    assert list(data) == ["schema", "playbook", "backend", "ok", "steps", "matrices", "summary"]
+    assert data["schema"] == SCHEMA
+    for step in data["steps"]:
+        assert list(step) == ["name", "kind", "ok", "error", "vms"]
+        for vm in step["vms"].values():
+            assert list(vm) == ["ok", "error", "detail"]
+    cell_keys = ["source", "target", "address", "expected", "observed", "ok", "loss_pct", "rtt_avg_ms",
+                 "reason", "via", "expected_reason"]  # fmt: skip
+    for m in data["matrices"]:
+        assert list(m) == ["step", "ok", "sources", "targets", "cells"]
+        for c in m["cells"]:
+            assert list(c) == cell_keys
+            assert c["expected"] in ("reachable", "unreachable", None)
+            assert c["observed"] in ("reachable", "unreachable", "error")
+            assert isinstance(c["ok"], bool)
+    assert data["summary"] == {"cells": 6, "failed_cells": 2, "failed_steps": 2}
+    error_cell = data["matrices"][0]["cells"][4]
+    assert error_cell["observed"] == "error" and error_cell["reason"] == "could not connect"
+
+
+def test_ok_false_when_any_cell_fails() -> None:
+    run = make_run()
+    run.steps[0].vms["b"] = VMResult(True)
+    assert not to_json(run)["ok"] and not to_json(run)["matrices"][0]["ok"]
+    run.steps[1].matrix.cells[:] = [c for c in run.steps[1].matrix.cells if c.ok]
+    assert to_json(run)["ok"] and to_json(run)["summary"]["failed_cells"] == 0
+
+
+def test_junit_counts_error_cells_as_errors() -> None:
+    root = ET.fromstring(to_junit(make_run()).encode())
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("8", "2", "1")
+    modes, ping = root.findall("testsuite")
+    assert modes.get("name") == "modes"
+    assert (modes.get("tests"), modes.get("failures"), modes.get("errors")) == ("2", "1", "0")
+    assert (ping.get("tests"), ping.get("failures"), ping.get("errors")) == ("6", "1", "1")
+    by_name = {c.get("name"): c for c in ping.findall("testcase")}
+    assert by_name["c -> a"].find("failure") is None
+    error = by_name["c -> a"].find("error")
+    assert error.get("message") == "expected unreachable, observed error: could not connect"
+    assert by_name["b -> c"].find("failure").get("message") == (
+        "expected reachable, observed unreachable: 100% packet loss"
+    )
+    assert by_name["a -> b"].get("classname") == "labkit.lab1.ping"
+    assert modes.find("testcase[@name='b']/failure").get("message") == "task failed: busy"
+
+
+def test_step_error_is_reported_in_junit() -> None:
+    run = RunResult("lab1", "sim", [StepResult("up", "power", error="vmrun not found")])
+    root = ET.fromstring(to_junit(run).encode())
+    assert root.get("errors") == "1" and root.find("testsuite/testcase/error") is not None
+
+
+def test_no_color_env_gives_no_ansi(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    console = Console(file=StringIO(), width=120, force_terminal=True)
+    render_run(make_run(), console)
+    assert "\x1b[" not in console.file.getvalue()
+    assert console.file.getvalue() == plain_output(make_run())
+
+
+def test_colour_marks_failures_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    console = Console(file=StringIO(), width=120, force_terminal=True, color_system="standard")
+    render_run(make_run(), console)
+    assert re.search(r"\x1b\[31m[^\x1b]*unreach \(want reach\)", console.file.getvalue())
+
+
+def test_make_console_not_a_tty_is_plain_and_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    console = make_console(StringIO())
+    assert not console.is_terminal and console.color_system is None and console.width >= 120
+
+
+def test_write_is_atomic_and_leaves_no_temp(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    out.write_text("old")
+    write_json(make_run(), out)
+    assert out.read_text(encoding="utf-8").endswith("}\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
