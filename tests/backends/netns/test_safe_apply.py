@@ -25,7 +25,7 @@ def address(lab, vm):
 
 
 def backups(lab, vm):
-    return lab.console(vm).run("ls /etc/sysconfig/network-scripts/ | grep -c labkit- || true").stdout.strip()
+    return lab.console.open(vm).run("ls /etc/sysconfig/network-scripts/ | grep -c labkit- || true").stdout.strip()
 
 
 def test_good_static_change_is_confirmed_and_stays(fresh_lab):
