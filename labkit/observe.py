@@ -7,8 +7,11 @@ gateway is not reported gets the one its network's DHCP server hands out.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 from labkit.protocols import Lab
 from labkit.errors import LabkitError
+from labkit.model import Inventory
 from labkit.state import IfaceState, LabState, VMState
 
 
@@ -25,7 +28,7 @@ def observe(lab: Lab) -> LabState:
                                    [IfaceState(a.interface, a.mac, None, note=str(exc)) for a in vm.adapters])
             continue
         by_mac = {n.mac.lower(): n for n in nics if n.mac}
-        ifaces = []
+        ifaces: list[IfaceState] = []
         for k, ad in enumerate(vm.adapters):
             nic = by_mac.get((ad.mac or "").lower()) or (nics[k] if k < len(nics) and not ad.mac else None)
             network = hv.adapter_network(vm.name, ad)
@@ -38,7 +41,7 @@ def observe(lab: Lab) -> LabState:
     return LabState(inv, host_adapters, vms)
 
 
-def _dhcp_gateway(inv, network):
+def _dhcp_gateway(inv: Inventory, network: str | None) -> IPv4Address | None:
     if network is None:
         return None
     net = inv.networks[network]

@@ -13,9 +13,11 @@ falls out of that walk rather than being a special case:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from labkit.results import Expectation
 from labkit.topology import LAN, WAN, Endpoint, Iface, Node, Topology
 
 MAX_HOPS = 16
@@ -27,7 +29,7 @@ class Verdict:
     reason: str
 
     @property
-    def expectation(self) -> str | None:
+    def expectation(self) -> Expectation | None:
         return None if self.reachable is None else ("reachable" if self.reachable else "unreachable")
 
 
@@ -159,6 +161,15 @@ def conflicts(topo: Topology) -> list[str]:
     return out
 
 
+# What decides a VM's verdicts (gateway, firewall, segments, which subnets its addresses are in),
+# or ("node", name[, ref]) for a node that is a class of its own; hashable.
+ClassKey = tuple[object, ...]
+PairKey = tuple[int, int]  # (source class id, target class id)
+# (verdict, source, target, pattern matching the endpoints' names in the reason or None, which side
+# the reason names: "source", "target" or "both")
+_Entry = tuple[Verdict, str, Endpoint, re.Pattern[str] | None, str]
+
+
 class Predictor:
     """Verdicts for many cells of one Topology, each class of equivalent endpoints walked once.
 
@@ -175,24 +186,24 @@ class Predictor:
                                key=lambda net: (int(net.network_address), net.prefixlen))
         self.conflicted = {n.name for seg in topo.arp.values() for holders in seg.values()
                            if len(holders) > 1 for n in holders}
-        self._ids: dict[tuple, int] = {}
+        self._ids: dict[ClassKey, int] = {}
         self._skeys: dict[str, int] = {}
         self._tkeys: dict[str, int] = {}
         self._strs: dict[str, list[str]] = {}
         self._ref_strs: dict[str, str] = {}
-        self._reworded: dict[tuple, Verdict] = {}
+        self._reworded: dict[tuple[PairKey, str], Verdict] = {}
         # (source class, target class) -> (verdict, source, target, pattern or None when the
-        # reason names neither endpoint and is the same for the whole class pair)
-        self._cache: dict[tuple, tuple] = {}
+        # reason names neither endpoint and is the same for the whole class pair, scope)
+        self._cache: dict[PairKey, _Entry] = {}
 
-    def _class(self, name: str) -> tuple | None:
+    def _class(self, name: str) -> ClassKey | None:
         node = self.topo.nodes.get(name)
         if node is None or node.kind != "vm" or name in self.conflicted:
             return None
         return (node.gateway, node.icmp_firewall, name in self.topo.misaddressed, not node.ifaces,
                 tuple((i.segment, i.network, tuple(i.ip in net for net in self.networks)) for i in node.ifaces))
 
-    def _intern(self, key: tuple) -> int:
+    def _intern(self, key: ClassKey) -> int:
         """Class keys hold ipaddress objects, slow to hash: each distinct key gets a small int once."""
         return self._ids.setdefault(key, len(self._ids))
 
@@ -206,6 +217,7 @@ class Predictor:
         key = self._tkeys.get(target.ref)
         if key is None:
             cls = self._class(target.node)
+            full: ClassKey
             if cls is None:
                 full = ("node", target.node, target.ref)
             else:
@@ -238,7 +250,7 @@ class Predictor:
             return verdict
         return self._from_entry(key, hit, source, target)
 
-    def _entry(self, verdict: Verdict, source: str, target: Endpoint) -> tuple:
+    def _entry(self, verdict: Verdict, source: str, target: Endpoint) -> _Entry:
         """Cache entry for a class pair: which of the reason's words name the source or the target."""
         src_tokens = [t for t in (source, *self._addr_strs(source)) if t in verdict.reason]
         dst_tokens = [t for t in (target.node, self._ref_str(target), *self._addr_strs(target.node))
@@ -261,7 +273,7 @@ class Predictor:
         hit = self._cache.get((self._skey(source), self._tkey(target)))
         return hit[0] if hit is not None else self.verdict(source, target)
 
-    def _from_entry(self, key: tuple, hit: tuple, source: str, target: Endpoint) -> Verdict:
+    def _from_entry(self, key: PairKey, hit: _Entry, source: str, target: Endpoint) -> Verdict:
         verdict, s0, t0, pattern, scope = hit
         if pattern is None or (s0 == source and t0.ref == target.ref):
             return verdict
@@ -275,7 +287,7 @@ class Predictor:
             self._reworded[memo] = done
         return done
 
-    def rows(self, sources: list[str], targets: list[Endpoint]):
+    def rows(self, sources: list[str], targets: list[Endpoint]) -> Iterator[tuple[str, list[Verdict]]]:
         """For each source node, the verdicts against every target: `verdict` without per-cell overhead.
 
         Yields (source, [verdict per target]). The class lookups are
@@ -285,7 +297,7 @@ class Predictor:
         cache = self._cache
         for source in sources:
             skey = self._skey(source)
-            row = []
+            row: list[Verdict] = []
             for t, tkey in zip(targets, tkeys, strict=True):
                 if tkey is None or t.node == source:
                     row.append(self.verdict(source, t))
@@ -299,7 +311,7 @@ class Predictor:
                     row.append(self._from_entry((skey, tkey), hit, source, t))
             yield source, row
 
-    def _reword(self, verdict: Verdict, pattern: re.Pattern, s0: str, t0: Endpoint, source: str,
+    def _reword(self, verdict: Verdict, pattern: re.Pattern[str], s0: str, t0: Endpoint, source: str,
                 target: Endpoint) -> Verdict:
         """The class representative's reason, with its names and addresses swapped for this cell's."""
         swaps = {self._ref_str(t0): self._ref_str(target)}

@@ -122,16 +122,39 @@ class Console(Protocol):
 
 
 class Lab(Protocol):
-    """A run's view of one backend: opened once, closed once."""
+    """A run's view of one backend: opened once, closed once.
 
-    inventory: Inventory
-    hypervisor: Hypervisor
-    backend: str
-    concurrency: int | None  # most sources worth probing at once (None: the caller's choice)
-    clock: Clock  # the lab's time: the wall clock, or virtual time in the simulated lab
-    console: Console | None
-    batch: BatchSetMode | None
-    host_adapters: HostAdapters | None
+    Its data members are read-only (properties here): callers only read them, so a backend may
+    hold a narrower type (its own hypervisor class, `console = None`) and still be a Lab.
+    """
+
+    @property
+    def inventory(self) -> Inventory: ...
+
+    @property
+    def hypervisor(self) -> Hypervisor: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def concurrency(self) -> int | None:
+        """Most sources worth probing at once (None: the caller's choice)."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The lab's time: the wall clock, or virtual time in the simulated lab."""
+        ...
+
+    @property
+    def console(self) -> Console | None: ...
+
+    @property
+    def batch(self) -> BatchSetMode | None: ...
+
+    @property
+    def host_adapters(self) -> HostAdapters | None: ...
 
     def transport(self, node: str) -> GuestTransport:
         """The channel to `node` (a VM name, "host", "router" or an external), opened once per run."""

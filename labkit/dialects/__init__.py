@@ -7,10 +7,9 @@ of them, so labkit/guest/config.py reads, edits and writes every format with the
 
 from __future__ import annotations
 
-import importlib
-from types import SimpleNamespace
 from typing import Any, Protocol
 
+from labkit.dialects import ifcfg
 from labkit.errors import GuestConfigError
 from labkit.netconfig import InterfaceConfig
 
@@ -26,31 +25,45 @@ class FileDialect(Protocol):
     def restart_command(self, interface: str) -> str: ...
 
 
-def _ifcfg() -> FileDialect:
+class _Ifcfg:
     """ifcfg's module predates the shared shape: one file per interface, so no interface argument."""
-    from labkit.dialects import ifcfg
 
-    return SimpleNamespace(
-        path_for=lambda interface: f"/etc/sysconfig/network-scripts/ifcfg-{interface}",
-        parse=lambda text, name: ifcfg.IfcfgFile.parse(text, name),
-        read_config=lambda doc, interface: ifcfg.read_config(doc),
-        apply_config=lambda doc, interface, cfg: _ifcfg_apply(doc, interface, cfg),
-        render=lambda doc: doc.render(),
-        restart_command=ifcfg.restart_command,
-    )
+    def path_for(self, interface: str) -> str:
+        return f"/etc/sysconfig/network-scripts/ifcfg-{interface}"
 
+    def parse(self, text: str, name: str) -> ifcfg.IfcfgFile:
+        return ifcfg.IfcfgFile.parse(text, name)
 
-def _ifcfg_apply(doc, interface: str, cfg: InterfaceConfig) -> None:
-    from labkit.dialects import ifcfg
+    def read_config(self, doc: ifcfg.IfcfgFile, interface: str) -> InterfaceConfig:
+        return ifcfg.read_config(doc)
 
-    if doc.get("DEVICE") is None:
-        doc.set("DEVICE", interface)
-    ifcfg.apply_config(doc, cfg)
+    def apply_config(self, doc: ifcfg.IfcfgFile, interface: str, cfg: InterfaceConfig) -> None:
+        if doc.get("DEVICE") is None:
+            doc.set("DEVICE", interface)
+        ifcfg.apply_config(doc, cfg)
+
+    def render(self, doc: ifcfg.IfcfgFile) -> str:
+        return doc.render()
+
+    def restart_command(self, interface: str) -> str:
+        return ifcfg.restart_command(interface)
 
 
 def file_dialect(name: str) -> FileDialect:
+    """The dialect's shared shape. The other modules are imported on first use (netplan needs
+    ruamel), each by name so that the type checker holds each module to FileDialect."""
     if name == "ifcfg":
-        return _ifcfg()
-    if name in FILE_DIALECTS:
-        return importlib.import_module(f"labkit.dialects.{name}")
+        return _Ifcfg()
+    if name == "ifupdown":
+        from labkit.dialects import ifupdown
+
+        return ifupdown
+    if name == "nmkeyfile":
+        from labkit.dialects import nmkeyfile
+
+        return nmkeyfile
+    if name == "netplan":
+        from labkit.dialects import netplan
+
+        return netplan
     raise GuestConfigError(f"{name!r} is not a file dialect (file dialects: {', '.join(FILE_DIALECTS)})")

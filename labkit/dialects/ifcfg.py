@@ -106,8 +106,7 @@ def _ansi_c(raw: str, i: int, out: bytearray) -> int:
         width = {"x": 2, "u": 4, "U": 8}.get(e, 0)
         if e in _ANSI_IN:
             piece = bytes([_ANSI_IN[e]])
-        elif e in "01234567":
-            m = _OCT.match(raw, i - 1)
+        elif e in "01234567" and (m := _OCT.match(raw, i - 1)):  # always matches: raw[i - 1] is e
             i, piece = m.end(), bytes([int(m.group(), 8) & 0xFF])
         elif width and (m := _HEX.match(raw, i, min(len(raw), i + width))):
             i, code = m.end(), int(m.group(), 16)
@@ -365,7 +364,7 @@ def apply_config(f: IfcfgFile, cfg: InterfaceConfig) -> None:
             f.unset("GATEWAY")
     if cfg.mode == "static" or cfg.dns:
         keys = _dns_keys(f)
-        servers = [str(a) for a in cfg.dns] + [f.get(k) for k in keys if _ipv6(f.get(k))]
+        servers = [str(a) for a in cfg.dns] + [v for k in keys if (v := f.get(k)) is not None and _ipv6(v)]
         for n, server in enumerate(servers, 1):
             f.set(f"DNS{n}", server)
         for key in keys:

@@ -323,18 +323,24 @@ def read_config(doc: InterfacesFile, interface: str) -> InterfaceConfig:
 
 # ---------------------------------------------------------------- editing
 
+def _lead(line: str) -> str:
+    """The line's leading whitespace (_LEAD matches the empty string too, so it always matches)."""
+    m = _LEAD.match(line)
+    return m.group() if m else ""
+
+
 def _indent(doc: InterfacesFile, at: int) -> str:
     owners = doc._owners()
     for wanted in (at, None):
         for n, owner in enumerate(owners):
             if owner is not None and (wanted is None or owner == wanted):
-                return _LEAD.match(doc._stmts[n].lines[0]).group()
+                return _lead(doc._stmts[n].lines[0])
     return "\t"
 
 
 def _rewrite(s: _Stmt, key: str, value: str) -> None:
     m = _KEY_SEP.match(s.lines[0])
-    indent, sep = (m.group(1), m.group(3)) if m and len(s.lines) == 1 else (_LEAD.match(s.lines[0]).group(), " ")
+    indent, sep = (m.group(1), m.group(3)) if m and len(s.lines) == 1 else (_lead(s.lines[0]), " ")
     eol = s.eol
     s.lines, s.words, s.value = [f"{indent}{key}{sep}{value}{eol}"], [key, *value.split(" ")], value
 
@@ -370,7 +376,7 @@ def _set_method(doc: InterfacesFile, at: int, method: str) -> None:
     if m:
         s.lines = [m.group(1) + method + m.group(3)]
     else:
-        s.lines = [f"{_LEAD.match(s.lines[0]).group()}iface {s.words[1]} inet {method}{s.eol}"]
+        s.lines = [f"{_lead(s.lines[0])}iface {s.words[1]} inet {method}{s.eol}"]
     s.words[3] = method
 
 
@@ -378,7 +384,7 @@ def _set_onboot(doc: InterfacesFile, at: int, interface: str, onboot: bool) -> N
     lines = _onboot_lines(doc, interface)
     if onboot and not lines:
         s = doc._stmts[at]
-        doc._stmts.insert(at, _Stmt([f"{_LEAD.match(s.lines[0]).group()}auto {interface}{s.eol}"],
+        doc._stmts.insert(at, _Stmt([f"{_lead(s.lines[0])}auto {interface}{s.eol}"],
                                     ["auto", interface], interface))
     if not onboot:
         for n in reversed(lines):
@@ -387,7 +393,7 @@ def _set_onboot(doc: InterfacesFile, at: int, interface: str, onboot: bool) -> N
             if not names:
                 del doc._stmts[n]
             else:
-                s.lines = [f"{_LEAD.match(s.lines[0]).group()}{s.words[0]} {' '.join(names)}{s.eol}"]
+                s.lines = [f"{_lead(s.lines[0])}{s.words[0]} {' '.join(names)}{s.eol}"]
                 s.words, s.value = [s.words[0], *names], " ".join(names)
 
 

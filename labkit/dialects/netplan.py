@@ -228,9 +228,17 @@ def _check_name(interface: str) -> None:
 
 def _defs(doc: NetplanDoc) -> Iterator[tuple[str, str, CommentedMap]]:
     net = doc.data.get("network") if doc.data is not None else None
-    for section in _SECTIONS if net is not None else ():
+    if net is None:
+        return
+    for section in _SECTIONS:
         for key, body in (net.get(section) or {}).items():
             yield section, str(key), body
+
+
+def _section(doc: NetplanDoc, section: str) -> CommentedMap:
+    """network.<section> of a document a definition was found in (so it has data and that section)."""
+    assert doc.data is not None, "a definition was found, so the file is not empty"
+    return doc.data["network"][section]
 
 
 def _names(section: str, key: str, body: CommentedMap, interface: str) -> str:
@@ -266,12 +274,11 @@ def _find(doc: NetplanDoc, interface: str) -> tuple[str, str, CommentedMap] | No
                     + ", ".join(f"network.{s}.{k}" for s, k, _ in yes))
     if not yes and maybe:
         section, key, body, why = maybe[0]
-        net = doc.data["network"]
-        raise _fail(doc, f"network.{section}.{key}", why, _line(net[section], key))
+        raise _fail(doc, f"network.{section}.{key}", why, _line(_section(doc, section), key))
     if not yes:
         return None
     section, key, body = yes[0]
-    _not_a_member(doc, key, f"network.{section}.{key}", _line(doc.data["network"][section], key))
+    _not_a_member(doc, key, f"network.{section}.{key}", _line(_section(doc, section), key))
     return yes[0]
 
 
@@ -463,7 +470,7 @@ def read_config(doc: NetplanDoc, interface: str) -> InterfaceConfig:
     gateways = list(dict.fromkeys(_gateways(doc, body, where)))
     dns = tuple(a for a in map(_v4, _nameservers(doc, body, where)[1]) if a is not None)
     _, section, key = where.split(".", 2)
-    line = _line(doc.data["network"][section], key)
+    line = _line(_section(doc, section), key)
     if len(gateways) > 1:
         raise _fail(doc, where, f"has several IPv4 default routes ({', '.join(map(str, gateways))})", line)
     gateway = gateways[0] if gateways else None

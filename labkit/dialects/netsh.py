@@ -215,7 +215,7 @@ def _from_show_config(block: _Block) -> InterfaceConfig:
     ips = [(f, _address(f, v, n)) for f in block.all("IP Address") for v, n in f.each()]
     prefixes = block.all("Subnet Prefix")
     if len(prefixes) != len(ips):
-        where = (prefixes or [f for f, _ in ips] or [block])[-1].line
+        where = prefixes[-1].line if prefixes else ips[-1][0].line if ips else block.line
         raise GuestConfigError(f"line {where}: {len(ips)} IP Address lines but {len(prefixes)} Subnet Prefix")
     addresses = []
     for (_, ip), f in zip(ips, prefixes, strict=True):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 
 from labkit.clock import SYSTEM, Clock
-from labkit.dialects import file_dialect
+from labkit.dialects import FileDialect, file_dialect
 from labkit.errors import LabkitError, TransportError
 from labkit.guest.config import edited, file_mode
 from labkit.netconfig import InterfaceConfig
@@ -150,7 +150,7 @@ def _restore(con: GuestTransport, path: str, backup: str, old: str, restart: str
                          f"(backup {backup})")
 
 
-def _address_of(d, text: str, path: str, interface: str) -> IPv4Address | None:
+def _address_of(d: FileDialect, text: str, path: str, interface: str) -> IPv4Address | None:
     try:
         cfg = d.read_config(d.parse(text, path), interface)
     except LabkitError:

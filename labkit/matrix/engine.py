@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from labkit.protocols import Lab
 from labkit.errors import LabkitError
 from labkit.matrix.ping import (
+    OS_FAMILIES,
     PingParseError,
     PingStats,
     fping_command,
@@ -23,8 +24,8 @@ from labkit.matrix.ping import (
     ping_command,
     split_parallel,
 )
-from labkit.results import Cell, MatrixResult, Observation
-from labkit.model import PingMatrix
+from labkit.results import Cell, Expectation, MatrixResult, Observation
+from labkit.model import OsFamily, PingMatrix
 from labkit.predict import Predictor
 from labkit.state import LabState
 from labkit.topology import Endpoint, Topology
@@ -39,7 +40,7 @@ def _stats_observation(stats: PingStats, via: str) -> Observation:
     return Observation("unreachable", stats.loss_pct, None, f"{stats.transmitted} sent, no reply", via)
 
 
-def _judge(output: str, os_family: str, via: str) -> Observation:
+def _judge(output: str, os_family: OsFamily, via: str) -> Observation:
     try:
         return _stats_observation(parse_ping(output, os_family), via)
     except PingParseError as exc:
@@ -48,6 +49,15 @@ def _judge(output: str, os_family: str, via: str) -> Observation:
                 line = next((ln.strip() for ln in output.splitlines() if marker.lower() in ln.lower()), marker)
                 return Observation("unreachable", 100.0, None, line, via)
         return Observation("error", None, None, f"could not read ping output: {exc}", via)
+
+
+def _os_family(lab: Lab, node: str) -> OsFamily:
+    """The node's OS family, as the ping builders and parsers take it (the inventory holds no other)."""
+    family = lab.inventory.os_of(node)
+    for known in OS_FAMILIES:
+        if family == known:
+            return known
+    raise ValueError(f"{node}: unknown OS family {family!r}; expected one of {', '.join(OS_FAMILIES)}")
 
 
 def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix) -> dict[str, Observation]:
@@ -59,12 +69,14 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
             out[t.ref] = Observation("error", reason=f"no address: {t.why_none}")
     if not live:
         return out
+    # each address once, in address order (as text: what the command builders take)
+    addresses = [str(a) for a in sorted({t.address for t in live if t.address is not None})]
     try:
         transport = lab.transport(node)
-        os_family = lab.inventory.os_of(node)
+        os_family = _os_family(lab, node)
         via = transport.kind
         if os_family == "linux" and transport.run("command -v fping").ok:
-            res = transport.run(fping_command(sorted({t.address for t in live}), spec.count, spec.timeout),
+            res = transport.run(fping_command(addresses, spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
             try:
                 parsed = parse_fping(res.stderr + res.stdout)
@@ -80,7 +92,6 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
                               Observation("error", reason=f"fping printed nothing for {t.address}", via=via))
             return out
         if os_family != "windows":  # no fping: every target at once with background pings
-            addresses = sorted({t.address for t in live})
             res = transport.run(parallel_ping_command(os_family, addresses, spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
             sections = split_parallel(res.stdout)
@@ -91,7 +102,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
                     f"{res.stderr.strip()[:200]})", via=via))
             return out
         for t in live:
-            res = transport.run(ping_command(os_family, t.address, spec.count, spec.timeout),
+            res = transport.run(ping_command(os_family, str(t.address), spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
             out[t.ref] = _judge(res.stdout + res.stderr, os_family, via)
     except LabkitError as exc:
@@ -109,7 +120,7 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
     predictor = Predictor(topo)
     targets = [topo.resolve(ref) for ref in spec.targets]
     sources = {ref: topo.resolve(ref).node for ref in spec.sources}
-    explicit = {}
+    explicit: dict[tuple[str, str], Expectation] = {}
     use_model = spec.expect == "model"
     if not isinstance(spec.expect, str):
         explicit = {(c.source, c.target): c.result for c in spec.expect.cells}
@@ -126,12 +137,13 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         observed = dict(pool.map(work, list(sources)))
 
-    cells = []
+    cells: list[Cell] = []
     for src in spec.sources:
         for t in targets:
             if t.ref == src:
                 continue
-            expected, why = explicit.get((src, t.ref)), None
+            expected: Expectation | None = explicit.get((src, t.ref))
+            why: str | None = None
             if use_model:
                 verdict = predictor.verdict(sources[src], t)
                 why = verdict.reason
@@ -151,7 +163,7 @@ def predicted_matrix(topo: Topology, step: str, sources: list[str], targets: lis
     ends = [topo.resolve(ref) for ref in targets]
     addresses = [str(t.address) if t.address else None for t in ends]
     seen: dict[int, Observation] = {}  # one Observation per distinct verdict object
-    cells = []
+    cells: list[Cell] = []
     nodes = [topo.resolve(ref).node for ref in sources]
     for src, (_, row) in zip(sources, predictor.rows(nodes, ends), strict=True):
         for t, address, v in zip(ends, addresses, row, strict=True):

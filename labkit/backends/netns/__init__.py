@@ -8,9 +8,10 @@ namespaces (sockets for SSH, the out-of-band console); lab.py puts the Lab proto
 from __future__ import annotations
 
 from labkit.model import Inventory
+from labkit.protocols import Lab
 
 
-def open_lab(inventory: Inventory):
+def open_lab(inventory: Inventory) -> Lab:
     from labkit.backends.netns.lab import NetnsLab
 
     return NetnsLab(inventory)

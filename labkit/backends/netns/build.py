@@ -18,11 +18,12 @@ import time
 from importlib import resources
 from ipaddress import IPv4Interface
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from labkit.guest import config as guestnet
 from labkit.errors import BackendError
-from labkit.model import Inventory
-from labkit.backends.netns.plan import Plan, Port, make_plan, neighbour_entries
+from labkit.model import VM, Inventory
+from labkit.backends.netns.plan import Dhcp, Plan, Port, VmPlan, make_plan, neighbour_entries
 from labkit.topology import DEFAULT_WAN
 
 STATE_ROOT = Path(os.environ.get("LABKIT_STATE", "/var/lib/labkit/netns"))  # not /run: VMs mount their own
@@ -30,14 +31,63 @@ TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ssh-keygen", "dhcli
 BOOT_TIMEOUT = 60.0
 
 
-def run(*argv: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+# ---- what state.json holds (JSON: plain dicts, typed here) ----
+
+class PortState(TypedDict):
+    port: str  # the switch-side end of the VM's veth pair
+    mac: str | None
+
+
+class VmState(TypedDict):
+    ns: str
+    dir: str
+    flavour: str  # debian | rhel
+    host_key: str  # "TYPE BASE64", pinned in known_hosts under the VM's name
+    ports: dict[str, PortState]  # by guest interface name
+    unshare_pid: NotRequired[int]  # set at boot
+    init_pid: NotRequired[int | None]  # the VM's PID 1 once booted; None once powered off
+
+
+class NetnsState(TypedDict):
+    lab: str
+    prefix: str
+    namespaces: list[str]
+    pids: dict[str, int]  # dnsmasq-NAME -> PID
+    run_netns_existed: bool
+    vms: dict[str, VmState]
+    host_adapters: dict[str, str]  # network -> host ifname
+    bridges: dict[str, str]  # network -> bridge in the switch namespace
+    switch: str
+    host: str
+    router: str
+    inet: str
+    dir: str
+    warnings: list[str]
+
+
+class Booted(TypedDict):
+    unshare_pid: int
+
+
+class VmStatus(TypedDict):
+    powered_on: bool
+    addresses: list[str]
+
+
+class NetnsStatus(TypedDict):
+    lab: str
+    prefix: str
+    vms: dict[str, VmStatus]
+
+
+def run(*argv: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(argv, capture_output=True, text=True, input=input)
     if check and proc.returncode != 0:
         raise BackendError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
 
 
-def nsrun(ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+def nsrun(ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run("ip", "netns", "exec", ns, *argv, check=check)
 
 
@@ -46,11 +96,12 @@ def state_dir(inv_or_prefix: Inventory | str) -> Path:
     return STATE_ROOT / prefix
 
 
-def load_state(inv: Inventory) -> dict:
+def load_state(inv: Inventory) -> NetnsState:
     path = state_dir(inv) / "state.json"
     if not path.is_file():
         raise BackendError(f"the netns lab {inv.lab!r} is not up (labkit lab up -i INVENTORY)")
-    return json.loads(path.read_text())
+    state: NetnsState = json.loads(path.read_text())  # written by save_state, from a NetnsState
+    return state
 
 
 def preflight() -> None:
@@ -78,18 +129,19 @@ def neighbour_warning(inv: Inventory) -> str | None:
             "and look unreachable; raise it with sysctl before a big matrix")
 
 
-def up(inv: Inventory) -> dict:
+def up(inv: Inventory) -> NetnsState:
     preflight()
     plan = make_plan(inv)
     sdir = STATE_ROOT / plan.prefix
     if (sdir / "state.json").exists() or any(ns.startswith(plan.prefix + "-") for ns in _netns_list()):
         raise BackendError(f"the netns lab {inv.lab!r} is already up (labkit lab down -i INVENTORY first)")
     sdir.mkdir(parents=True, exist_ok=True)
-    state = {"lab": inv.lab, "prefix": plan.prefix, "namespaces": plan.namespaces, "pids": {},
-             "run_netns_existed": Path("/run/netns").is_dir(), "vms": {}, "host_adapters": plan.host_adapters,
-             "bridges": {name: seg.bridge for name, seg in plan.segments.items()}, "switch": plan.switch,
-             "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir),
-             "warnings": [w for w in (neighbour_warning(inv),) if w]}
+    state: NetnsState = {
+        "lab": inv.lab, "prefix": plan.prefix, "namespaces": plan.namespaces, "pids": {},
+        "run_netns_existed": Path("/run/netns").is_dir(), "vms": {}, "host_adapters": plan.host_adapters,
+        "bridges": {name: seg.bridge for name, seg in plan.segments.items()}, "switch": plan.switch,
+        "host": plan.host, "router": plan.router, "inet": plan.inet, "dir": str(sdir),
+        "warnings": [w for w in (neighbour_warning(inv),) if w]}
     try:
         save_state(sdir, state)
         _keys(sdir)
@@ -124,7 +176,7 @@ def up(inv: Inventory) -> dict:
     return state
 
 
-def save_state(sdir: Path, state: dict) -> None:
+def save_state(sdir: Path, state: NetnsState) -> None:
     tmp = sdir / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=1))
     os.replace(tmp, sdir / "state.json")
@@ -196,7 +248,7 @@ def _host_and_nat(inv: Inventory, plan: Plan) -> None:
         nsrun(ns, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(subnet), "-o", "uplink", "-j", "MASQUERADE")
 
 
-def _dnsmasq(sdir: Path, dhcp) -> int:
+def _dnsmasq(sdir: Path, dhcp: Dhcp) -> int:
     base = sdir / f"dnsmasq-{dhcp.name}"
     argv = ["dnsmasq", "-C", "/dev/null", "--port=0", "--no-hosts", "--no-resolv", f"--interface={dhcp.ifname}",
             "--bind-interfaces", "--dhcp-authoritative", "--no-ping", "--user=root",
@@ -209,7 +261,7 @@ def _dnsmasq(sdir: Path, dhcp) -> int:
     return int(Path(f"{base}.pid").read_text().split()[0])
 
 
-def _prepare_vm(sdir: Path, vm, vp) -> dict:
+def _prepare_vm(sdir: Path, vm: VM, vp: VmPlan) -> VmState:
     """The VM's disk: an /etc overlay seeded with its network config, sshd, and a private /root."""
     d = sdir / f"vm-{vm.name}"
     for sub in ("etc/ssh", "etc-work", "root/.ssh", "var-lib-dhcp", "etc/dhcp"):
@@ -255,7 +307,7 @@ def _prepare_vm(sdir: Path, vm, vp) -> dict:
             "ports": {ad.interface: {"port": p.port, "mac": p.mac} for ad, p in zip(vm.adapters, vp.ports, strict=True)}}
 
 
-def _interfaces(vm) -> str:
+def _interfaces(vm: VM) -> str:
     """/etc/network/interfaces as a Debian installer would write it for this VM's adapters."""
     out = [f"# /etc/network/interfaces of {vm.name} (labkit netns lab)", "auto lo", "iface lo inet loopback", ""]
     for ad in vm.adapters:
@@ -266,6 +318,7 @@ def _interfaces(vm) -> str:
             out.append(f"iface {ad.interface} inet dhcp")
         else:
             out.append(f"iface {ad.interface} inet static")
+            assert ad.config.address is not None  # the model requires an address when dhcp is off
             out.append(f"    address {IPv4Interface(ad.config.address).with_prefixlen}")
             if ad.config.gateway:
                 out.append(f"    gateway {ad.config.gateway}")
@@ -273,7 +326,7 @@ def _interfaces(vm) -> str:
     return "\n".join(out)
 
 
-def boot(state: dict, name: str, wait: bool = True) -> dict:
+def boot(state: NetnsState, name: str, wait: bool = True) -> Booted:
     """Power on: the VM's PID 1 in its own UTS, PID and mount namespaces, inside its network namespace."""
     vm = state["vms"][name]
     d = Path(vm["dir"])
@@ -290,7 +343,7 @@ def boot(state: dict, name: str, wait: bool = True) -> dict:
     return {"unshare_pid": proc.pid}
 
 
-def wait_booted(state: dict, name: str) -> None:
+def wait_booted(state: NetnsState, name: str) -> None:
     vm = state["vms"][name]
     d = Path(vm["dir"])
     deadline = time.monotonic() + BOOT_TIMEOUT
@@ -302,7 +355,7 @@ def wait_booted(state: dict, name: str) -> None:
     vm["init_pid"] = int(children[0])
 
 
-def power_off(state: dict, name: str) -> None:
+def power_off(state: NetnsState, name: str) -> None:
     vm = state["vms"][name]
     pid = vm.get("init_pid")
     if pid and Path(f"/proc/{pid}").exists():
@@ -319,7 +372,7 @@ def _netns_list() -> list[str]:
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
-def down(inv: Inventory) -> dict:
+def down(inv: Inventory) -> dict[str, int]:
     """Kill every process in the lab's namespaces (by PID), delete them and the state. Idempotent."""
     plan = make_plan(inv)
     sdir = STATE_ROOT / plan.prefix
@@ -372,9 +425,9 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def status(inv: Inventory) -> dict:
+def status(inv: Inventory) -> NetnsStatus:
     state = load_state(inv)
-    out = {"lab": inv.lab, "prefix": state["prefix"], "vms": {}}
+    out: NetnsStatus = {"lab": inv.lab, "prefix": state["prefix"], "vms": {}}
     for name, vm in state["vms"].items():
         pid = vm.get("init_pid")
         alive = bool(pid) and Path(f"/proc/{pid}").exists()

@@ -11,18 +11,20 @@ import json
 import subprocess
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+from typing import Any
 
 from labkit.clock import SYSTEM
 from labkit.errors import BackendError
 from labkit.backends.addresses import guest_address
-from labkit.protocols import GuestNic
+from labkit.protocols import GuestNic, GuestTransport, Lab
 from labkit.model import Adapter, Inventory
 from labkit.backends.netns import build as netlab
 from labkit.backends.netns.nsexec import ConsoleTransport, NsExecTransport, socket_in_netns
 from labkit.backends.transports.fallback import FallbackTransport
 
 
-def _ip_json(*argv: str) -> list:
+def _ip_json(*argv: str) -> list[dict[str, Any]]:
+    """`ip -j` output: a list of objects whose keys depend on the subcommand (link, addr, route)."""
     proc = subprocess.run(["ip", "-j", *argv], capture_output=True, text=True)
     if proc.returncode != 0:
         raise BackendError(f"ip {' '.join(argv)}: {proc.stderr.strip()}")
@@ -40,7 +42,7 @@ class NetnsHypervisor:
     def _save(self) -> None:
         netlab.save_state(self.dir, self.state)
 
-    def _vm(self, vm: str) -> dict:
+    def _vm(self, vm: str) -> netlab.VmState:
         try:
             return self.state["vms"][vm]
         except KeyError:
@@ -88,7 +90,7 @@ class NetnsHypervisor:
             return []
         ns = self._vm(vm)["ns"]
         routes = _ip_json("-n", ns, "-4", "route", "show", "default")
-        out = []
+        out: list[GuestNic] = []
         for link in _ip_json("-n", ns, "addr", "show"):
             if link.get("ifname") == "lo":
                 continue
@@ -115,9 +117,12 @@ class NetnsHypervisor:
         # a disabled adapter has no address at all (as on Windows and with vmnet-netifup down),
         # so even the host itself no longer answers on it
         if enabled:
+            adapter, subnet = net.host_adapter, net.subnet
+            if adapter is None or subnet is None:  # the lab was built with both from this inventory
+                raise BackendError(f"network {network!r} has no host virtual adapter or no subnet in the inventory")
             netlab.run("ip", "-n", host, "link", "set", ifname, "up")
             netlab.run("ip", "-n", host, "addr", "replace",
-                       f"{net.host_adapter.address}/{net.subnet.prefixlen}", "dev", ifname)
+                       f"{adapter.address}/{subnet.prefixlen}", "dev", ifname)
         else:
             netlab.run("ip", "-n", host, "addr", "flush", "dev", ifname)
             netlab.run("ip", "-n", host, "link", "set", ifname, "down")
@@ -155,7 +160,7 @@ class NetnsLab:
         self.hypervisor = NetnsHypervisor(inventory)
         self.host_adapters = self.hypervisor
         self.console = NetnsConsole(self.hypervisor)
-        self._transports: dict = {}
+        self._transports: dict[str, GuestTransport] = {}
 
     def _vm_address(self, name: str) -> str | None:
         for nic in self.hypervisor.guest_nics(name):
@@ -163,10 +168,11 @@ class NetnsLab:
                 return str(nic.addresses[0].ip)
         return None
 
-    def transport(self, node: str):
+    def transport(self, node: str) -> GuestTransport:
         if node in self._transports:
             return self._transports[node]
         state = self.hypervisor.state
+        t: GuestTransport
         if node in state["vms"]:
             t = FallbackTransport(node, lambda: self._vm_address(node), lambda addr: self._ssh(node, addr),
                                   lambda: self.console.open(node))
@@ -181,14 +187,14 @@ class NetnsLab:
         self._transports[node] = t
         return t
 
-    def network_transport(self, node: str, address) -> object:
+    def network_transport(self, node: str, address: IPv4Address) -> GuestTransport:
         """SSH to `node` at `address` from the host, and nothing else (safe apply's proof)."""
         return self._ssh(node, str(address))
 
-    def guest_address(self, node: str, interface: str):
+    def guest_address(self, node: str, interface: str) -> IPv4Address | None:
         return guest_address(self.inventory, self.hypervisor, node, interface)
 
-    def _ssh(self, node: str, address: str):
+    def _ssh(self, node: str, address: str) -> GuestTransport:
         from labkit.backends.transports.ssh import SshTransport
 
         d = self.hypervisor.dir
@@ -205,5 +211,5 @@ class NetnsLab:
         self._transports.clear()
 
 
-def open_lab(inventory: Inventory) -> NetnsLab:
+def open_lab(inventory: Inventory) -> Lab:
     return NetnsLab(inventory)

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import TypedDict
 
 from labkit.errors import TransportError
 from labkit.backends.transports.local import PrefixTransport
@@ -22,13 +23,18 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+class _Outcome(TypedDict, total=False):
+    sock: socket.socket
+    error: OSError
+
+
 def socket_in_netns(ns: str, host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection made from inside network namespace `ns` (setns in a throwaway thread).
 
     A socket keeps the namespace it was created in, so after the thread ends it can be used from
     anywhere; the calling thread's own namespace is never switched.
     """
-    box: dict = {}
+    box: _Outcome = {}
 
     def work() -> None:
         try:

@@ -122,7 +122,10 @@ def make_plan(inv: Inventory) -> Plan:
                               lan.subnet.netmask, lan.router, None))
     for k, (name, net) in enumerate((n, v) for n, v in inv.networks.items() if v.type != "bridged"):
         seg = plan.segments[name]
-        plen = net.subnet.prefixlen
+        subnet = net.subnet
+        if subnet is None:  # validation asks every network but a bridged one for its subnet
+            raise InputError(f"network {name} has no subnet", field=f"networks.{name}.subnet")
+        plen = subnet.prefixlen
         if net.host_adapter is not None:
             ifname = f"vmnet{k}"
             plan.host_adapters[name] = ifname
@@ -141,11 +144,11 @@ def make_plan(inv: Inventory) -> Plan:
             plan.ports.append(Port(ns, "eth0", f"p-dhcp{k}", seg.bridge,
                                    IPv4Interface(f"{net.dhcp.server}/{plen}"), f"00:50:56:e0:{k:02x}:fe"))
             router = net.gateway if net.type == "nat" else None
-            plan.dhcp.append(Dhcp(ns, "eth0", name, net.dhcp.start, net.dhcp.end, net.subnet.netmask,
+            plan.dhcp.append(Dhcp(ns, "eth0", name, net.dhcp.start, net.dhcp.end, subnet.netmask,
                                   router, net.gateway if net.type == "nat" else None))
     for k, vm in enumerate(inv.vms):
         ns = f"{p}-vm{k}"
-        ports = []
+        ports: list[Port] = []
         for j, ad in enumerate(vm.adapters):
             seg = plan.segments[ad.network]
             mac = (ad.mac or f"00:0c:29:{k // 256:02x}:{k % 256:02x}:{j:02x}").lower()

@@ -10,15 +10,19 @@ carried the last operation, so reports can tell.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from labkit.errors import TransportError, UnreachableError
 from labkit.protocols import CommandResult, GuestTransport
 
+T = TypeVar("T")
+Opener = Callable[[], GuestTransport]
+
 
 class FallbackTransport:
     def __init__(self, name: str, address: Callable[[], str | None], ssh: Callable[[str], GuestTransport],
-                 console: Callable[[], GuestTransport] | None) -> None:
+                 console: Opener | None) -> None:
         self.name = name
         self._address = address
         self._ssh_factory = ssh
@@ -34,28 +38,29 @@ class FallbackTransport:
         """SSH connections opened so far (one per address the guest had, when all goes well)."""
         return sum(getattr(t, "handshakes", 0) for t in self._ssh.values())
 
-    def _channels(self):
+    def _channels(self) -> Iterator[tuple[str | None, Opener]]:
         """(address or None, opener): SSH at the current address, then the console. Each is opened
         only when tried, so a console that cannot open (VMware Tools not running) never stands in
         the way of SSH."""
         address = self._address()
         if address and address not in self._dead:
             yield address, lambda: self._ssh_to(address)
-        if self._console_factory is not None:
-            yield None, self._open_console
+        factory = self._console_factory
+        if factory is not None:
+            yield None, lambda: self._open_console(factory)
 
     def _ssh_to(self, address: str) -> GuestTransport:
         if address not in self._ssh:
             self._ssh[address] = self._ssh_factory(address)
         return self._ssh[address]
 
-    def _open_console(self) -> GuestTransport:
+    def _open_console(self, factory: Opener) -> GuestTransport:
         if self._console is None:
-            self._console = self._console_factory()
+            self._console = factory()
         return self._console
 
-    def _do(self, op: Callable[[GuestTransport], object]):
-        errors = []
+    def _do(self, op: Callable[[GuestTransport], T]) -> T:
+        errors: list[str] = []
         for address, open_channel in self._channels():
             try:
                 channel = open_channel()

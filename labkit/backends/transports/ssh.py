@@ -24,16 +24,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
 
 from labkit.errors import TransportError, UnreachableError
-from labkit.protocols import CommandResult
+from labkit.model import Inventory, Ssh
+from labkit.protocols import CommandResult, GuestTransport
 
 log = logging.getLogger(__name__)
 SockFactory = Callable[[str, int, float], socket.socket]
 _BUF = 65536
+T = TypeVar("T")
 
 
 def _describe(key: paramiko.PKey) -> str:
@@ -46,7 +49,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def __init__(self, transport: SshTransport, known: paramiko.HostKeys) -> None:
         self.t, self.known = transport, known
 
-    def missing_host_key(self, client, hostname, key):
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         t = self.t
         recorded = self.known.lookup(hostname)
         if recorded:  # known under another key type: still a changed key (Paramiko < 5 lets it through)
@@ -119,7 +122,7 @@ class SshTransport:
             password = os.environ.get(self.password_env)
             if password is None:
                 raise self._error(f"password variable ${self.password_env} is not set in the environment")
-        pkey = self._load_key() if self.key_file else None
+        pkey = self._load_key(self.key_file) if self.key_file else None
         known = paramiko.HostKeys()
         client = paramiko.SSHClient()
         try:
@@ -178,38 +181,39 @@ class SshTransport:
                   self.handshakes)
         return client
 
-    def _load_key(self) -> paramiko.PKey:
+    def _load_key(self, path: str) -> paramiko.PKey:
         try:
-            return paramiko.PKey.from_path(self.key_file)
+            return paramiko.PKey.from_path(path)
         except FileNotFoundError:
-            raise self._error(f"key file {self.key_file} does not exist") from None
+            raise self._error(f"key file {path} does not exist") from None
         except paramiko.PasswordRequiredException:
-            raise self._error(f"key file {self.key_file} is encrypted; load it into ssh-agent instead") from None
+            raise self._error(f"key file {path} is encrypted; load it into ssh-agent instead") from None
         except (OSError, ValueError, paramiko.SSHException) as e:
-            raise self._error(f"cannot read key file {self.key_file}: {e}") from None
+            raise self._error(f"cannot read key file {path}: {e}") from None
 
     def _connection(self) -> paramiko.SSHClient:
         """The live connection, made on first use and remade when the previous one has dropped."""
         with self._lock:
             client = self._client
             transport = client.get_transport() if client else None
-            if transport is None or not transport.is_active():
+            if client is None or transport is None or not transport.is_active():
                 if client is not None:
                     log.debug("%s: connection dropped, reconnecting", self.name)
                 self.close()
-                self._client = self._connect()
-            return self._client
+                client = self._client = self._connect()
+            return client
 
     def _sftp_session(self) -> paramiko.SFTPClient:
         client = self._connection()
-        if self._sftp is None or self._sftp.get_channel().closed:
+        channel = self._sftp.get_channel() if self._sftp is not None else None
+        if self._sftp is None or channel is None or channel.closed:
             try:
                 self._sftp = client.open_sftp()
             except (paramiko.SSHException, OSError, EOFError) as e:
                 raise self._error(f"cannot open SFTP session: {e}") from None
         return self._sftp
 
-    def _retrying(self, what: str, op: Callable[[], object]):
+    def _retrying(self, what: str, op: Callable[[], T]) -> T:
         """Run op; if it fails because the connection died under it, reconnect once and run it again."""
         try:
             return op()
@@ -234,8 +238,7 @@ class SshTransport:
         """
         limit = self.command_timeout if timeout is None else timeout
         try:
-            chan = self._retrying("exec", lambda: self._connection().get_transport().open_session(
-                timeout=self.connect_timeout))
+            chan = self._retrying("exec", self._open_session)
             chan.exec_command(command)
         except (paramiko.SSHException, EOFError, OSError) as e:
             raise self._error(f"cannot start command {command!r}: {e}") from None
@@ -265,6 +268,12 @@ class SshTransport:
             raise self._error(f"connection lost while running {command!r}")
         return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
+    def _open_session(self) -> paramiko.Channel:
+        transport = self._connection().get_transport()
+        if transport is None:  # _connection() has just seen it active: it died in between
+            raise paramiko.SSHException("the SSH connection closed")
+        return transport.open_session(timeout=self.connect_timeout)
+
     def read_file(self, path: str) -> str:
         def op() -> bytes:
             with self._lock, self._sftp_session().open(path, "rb") as f:
@@ -293,7 +302,8 @@ class SshTransport:
                         f.chmod(mode)
                         f.flush()
                         try:  # fsync@openssh.com: Paramiko has no public call for it; skip where unsupported
-                            sftp._request(CMD_EXTENDED, "fsync@openssh.com", f.handle)
+                            # private API, so not in types-paramiko: the one way to send this request
+                            sftp._request(CMD_EXTENDED, "fsync@openssh.com", f.handle)  # type: ignore[attr-defined]
                         except OSError as e:
                             if "unsupported" not in str(e).lower():
                                 raise
@@ -317,18 +327,19 @@ class SshTransport:
                 thing and thing.close()
 
 
-def from_inventory(vm_name: str, ssh, **overrides) -> SshTransport:
+def from_inventory(vm_name: str, ssh: Ssh, **overrides: Any) -> SshTransport:
     """Build the transport for one inventory VM (`labkit.model.Ssh`); keyword overrides win."""
-    kwargs = dict(host=str(ssh.address) if ssh.address else None, port=ssh.port, user=ssh.user,
-                  key_file=ssh.key_file, password_env=ssh.password_env, known_hosts=ssh.known_hosts,
-                  trust_on_first_use=ssh.trust_on_first_use, connect_timeout=ssh.connect_timeout, name=vm_name)
+    kwargs: dict[str, Any] = dict(
+        host=str(ssh.address) if ssh.address else None, port=ssh.port, user=ssh.user, key_file=ssh.key_file,
+        password_env=ssh.password_env, known_hosts=ssh.known_hosts, trust_on_first_use=ssh.trust_on_first_use,
+        connect_timeout=ssh.connect_timeout, name=vm_name)
     kwargs.update(overrides)
     if not kwargs["host"]:
         raise TransportError(f"{vm_name}: the inventory gives no ssh address")
     return SshTransport(kwargs.pop("host"), **kwargs)
 
 
-def to_vm(inventory, node: str, backend: str, address: str | None = None) -> SshTransport:
+def to_vm(inventory: Inventory, node: str, backend: str, address: str | None = None) -> GuestTransport:
     """SSH to an inventory VM for a backend whose guests are reached only that way (vSphere,
     Workstation); `address` overrides the inventory's (safe apply's proof at a new address)."""
     if node not in inventory.vm_names:

@@ -6,9 +6,10 @@ pieces behind the Lab protocol.
 from __future__ import annotations
 
 from labkit.model import Inventory
+from labkit.protocols import Lab
 
 
-def open_lab(inventory: Inventory):
+def open_lab(inventory: Inventory) -> Lab:
     from labkit.backends.vsphere.lab import VsphereLab
 
     return VsphereLab(inventory)

@@ -16,6 +16,7 @@ from pyVmomi import vim
 
 from labkit.errors import BackendError, InputError
 from labkit.model import Backend
+from labkit.backends.vsphere.props import fault_message
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def connect(backend: Backend, pool: int = 16) -> vim.ServiceInstance:
     except OSError as exc:
         raise BackendError(f"{where}: cannot connect: {exc.strerror or exc}") from None
     except vim.fault.VimFault as exc:
-        raise BackendError(f"{where}: login failed: {exc.msg}") from None
+        raise BackendError(f"{where}: login failed: {fault_message(exc)}") from None
     si._stub.poolSize = max(pool, 1)  # pyvmomi closes connections beyond the pool after each call
     return si
 

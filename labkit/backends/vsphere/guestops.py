@@ -11,6 +11,9 @@ mode, then rename it with `mv -f`: readers see the old or the new file, never ha
 The guest password comes from the variable VM.guest_login.password_env names. It is put into each
 call's authentication object only (whose repr would show it), never into a message; a refused
 guest login is remembered, so later calls do not repeat it (and lock the guest account).
+
+Methods are called by pyVmomi's Python names (StartProgram, ListProcesses, DeleteFile...), which
+its type stubs declare; they are the same methods as the WSDL names (StartProgramInGuest...).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import secrets
 import shlex
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -32,10 +37,11 @@ from labkit.errors import InputError, TransportError
 from labkit.model import Backend, GuestLogin
 from labkit.protocols import CommandResult
 from labkit.backends.vsphere.connection import tls_context
-from labkit.backends.vsphere.props import retrieve
+from labkit.backends.vsphere.props import fault_message, retrieve
 
 TOOLS_RUNNING = "guestToolsRunning"
 POLL_FIRST, POLL_MAX = 0.02, 0.5
+T = TypeVar("T")
 
 
 def guest_password(vm_name: str, login: GuestLogin) -> str:
@@ -52,8 +58,8 @@ class ToolsConsole:
 
     kind = "vmware-tools"
 
-    def __init__(self, name: str, si, vm, login: GuestLogin, backend: Backend,
-                 command_timeout: float = 120, http_timeout: float = 60) -> None:
+    def __init__(self, name: str, si: vim.ServiceInstance, vm: vim.VirtualMachine, login: GuestLogin,
+                 backend: Backend, command_timeout: float = 120, http_timeout: float = 60) -> None:
         self.name = name
         self.command_timeout = command_timeout
         self._si, self._vm, self._login, self._backend = si, vm, login, backend
@@ -67,7 +73,11 @@ class ToolsConsole:
         if manager is None:
             raise TransportError(f"{name}: this vSphere server offers no guest operations (no "
                                  f"GuestOperationsManager): no VMware Tools console")
-        self._pm, self._fm = manager.processManager, manager.fileManager
+        pm, fm = manager.processManager, manager.fileManager
+        if pm is None or fm is None:
+            raise TransportError(f"{name}: this vSphere server offers no guest process or file manager: "
+                                 f"no VMware Tools console")
+        self._pm, self._fm = pm, fm
         self._http = httpx.Client(verify=tls_context(backend), timeout=http_timeout)
 
     def __repr__(self) -> str:
@@ -81,7 +91,8 @@ class ToolsConsole:
             found = retrieve(self._si, [self._vm], vim.VirtualMachine,
                              ["runtime.powerState", "guest.toolsRunningStatus"])
         except vmodl.MethodFault as exc:
-            raise TransportError(f"{self.name}: reading the VMware Tools status failed: {exc.msg}") from None
+            raise TransportError(f"{self.name}: reading the VMware Tools status failed: "
+                                 f"{fault_message(exc)}") from None
         props = found[0][1] if found else {}
         if props.get("runtime.powerState") != "poweredOn":
             raise TransportError(f"{self.name} is powered off: no VMware Tools console")
@@ -93,7 +104,7 @@ class ToolsConsole:
     def _auth(self) -> vim.vm.guest.NamePasswordAuthentication:
         return vim.vm.guest.NamePasswordAuthentication(username=self._login.user, password=self._password)
 
-    def _call(self, what: str, method, **kwargs):
+    def _call(self, what: str, method: Callable[..., T], **kwargs: Any) -> T:
         """One guest operation; vSphere faults become errors that name the VM, never the password."""
         if self._refused is not None:
             raise self._refused
@@ -104,15 +115,16 @@ class ToolsConsole:
                                            f"(check the password in ${self._login.password_env})")
             raise self._refused from None
         except vim.fault.GuestOperationsUnavailable as exc:
+            msg = fault_message(exc)
             raise TransportError(f"{self.name}: VMware Tools guest operations are unavailable"
-                                 f"{': ' + exc.msg if exc.msg else ''}") from None
+                                 f"{': ' + msg if msg else ''}") from None
         except vim.fault.InvalidPowerState:
             raise TransportError(f"{self.name} is powered off: no VMware Tools console") from None
         except vim.fault.FileNotFound as exc:  # the one fault callers handle: as Python's own error
             raise FileNotFoundError(errno.ENOENT, f"{self.name}: {what}: no such file or directory",
                                     exc.file) from None
         except vmodl.MethodFault as exc:
-            raise TransportError(f"{self.name}: {what} failed: {exc.msg or type(exc).__name__}") from None
+            raise TransportError(f"{self.name}: {what} failed: {fault_message(exc) or type(exc).__name__}") from None
         except OSError as exc:
             raise TransportError(f"{self.name}: {what} failed: vSphere connection: {exc}") from None
 
@@ -152,14 +164,14 @@ class ToolsConsole:
 
     def _delete(self, path: str) -> None:
         try:
-            self._call(f"removing {path}", self._fm.DeleteFileInGuest, filePath=path)
+            self._call(f"removing {path}", self._fm.DeleteFile, filePath=path)
         except (TransportError, FileNotFoundError):
             pass  # a leftover output file in labkit's own temp dir goes with the dir on close
 
     def _workdir(self) -> str:
         with self._lock:
             if self._tmpdir is None:
-                self._tmpdir = self._call("creating a temp directory", self._fm.CreateTemporaryDirectoryInGuest,
+                self._tmpdir = self._call("creating a temp directory", self._fm.CreateTemporaryDirectory,
                                           prefix="labkit-", suffix="", directoryPath=None)
             return self._tmpdir
 
@@ -172,7 +184,7 @@ class ToolsConsole:
         args = f"-c {shlex.quote(command)} </dev/null >{shlex.quote(out)} 2>{shlex.quote(err)}"
         spec = vim.vm.guest.ProcessManager.ProgramSpec(programPath="/bin/sh", arguments=args)
         try:
-            pid = self._call("starting /bin/sh", self._pm.StartProgramInGuest, spec=spec)
+            pid = self._call("starting /bin/sh", self._pm.StartProgram, spec=spec)
         except FileNotFoundError as exc:
             raise TransportError(f"{exc.strerror} ({exc.filename})") from None
         try:
@@ -190,7 +202,7 @@ class ToolsConsole:
         deadline = time.monotonic() + limit
         pause = POLL_FIRST
         while True:
-            found = self._call("reading the process list", self._pm.ListProcessesInGuest, pids=[pid])
+            found = self._call("reading the process list", self._pm.ListProcesses, pids=[pid])
             proc = next((p for p in found or [] if p.pid == pid), None)
             if proc is None:
                 raise TransportError(f"{self.name}: guest process {pid} vanished before it reported an exit code")
@@ -198,7 +210,7 @@ class ToolsConsole:
                 return proc.exitCode or 0
             if time.monotonic() >= deadline:
                 try:
-                    self._call("stopping the program", self._pm.TerminateProcessInGuest, pid=pid)
+                    self._call("stopping the program", self._pm.TerminateProcess, pid=pid)
                 except TransportError:
                     pass  # it may have ended meanwhile; the timeout is the error either way
                 raise TransportError(f"{self.name}: command timed out after {limit:g} s (VMware Tools console)")
@@ -230,7 +242,7 @@ class ToolsConsole:
             tmpdir, self._tmpdir = self._tmpdir, None
         if tmpdir is not None and self._refused is None:
             try:
-                self._call("removing the temp directory", self._fm.DeleteDirectoryInGuest,
+                self._call("removing the temp directory", self._fm.DeleteDirectory,
                            directoryPath=tmpdir, recursive=True)
             except (TransportError, FileNotFoundError):
                 pass

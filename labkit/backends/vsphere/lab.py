@@ -13,21 +13,25 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv4Interface, ip_address
+from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vim, vmodl
 
 from labkit.clock import SYSTEM
 from labkit.errors import BackendError, LabkitError, TransportError
 from labkit.backends.addresses import guest_address
-from labkit.protocols import GuestNic
+from labkit.protocols import GuestNic, GuestTransport, Lab
 from labkit.model import Adapter, Inventory
 from labkit.backends.transports.fallback import FallbackTransport
 from labkit.backends.transports.ssh import to_vm
 from labkit.backends.vsphere import nics
 from labkit.backends.vsphere.connection import connect, disconnect
 from labkit.backends.vsphere.lookup import NetTarget, VmFinder, datacenter, list_networks, resolve_network
-from labkit.backends.vsphere.props import retrieve
+from labkit.backends.vsphere.props import fault_message, retrieve
 from labkit.backends.vsphere.tasks import wait_all
+
+if TYPE_CHECKING:  # guestops is imported on first use: only VMs with a guest_login need it
+    from labkit.backends.vsphere.guestops import ToolsConsole
 
 Request = tuple[str, Adapter, str]  # (VM name, adapter, inventory network name)
 
@@ -39,27 +43,27 @@ class VsphereHypervisor:
         self.inventory = inventory
         self.workers = inventory.backend.workers
         self._lock = threading.Lock()
-        self._si = None
+        self._si: vim.ServiceInstance | None = None
         self._failure: LabkitError | None = None
         self._targets: dict[str, NetTarget] = {}
         self._finder: VmFinder | None = None
-        self._vms: dict[str, object] = {}
+        self._vms: dict[str, vim.VirtualMachine] = {}
 
     # ---- session and lookups ----
 
-    def _session(self):
+    def _session(self) -> vim.ServiceInstance:
         with self._lock:
             if self._failure is not None:
                 raise self._failure
             if self._si is None:
                 try:
-                    self._open()
+                    self._si = self._open()
                 except LabkitError as exc:
                     self._failure = exc
                     raise
             return self._si
 
-    def _open(self) -> None:
+    def _open(self) -> vim.ServiceInstance:
         si = connect(self.inventory.backend, pool=self.workers)
         try:
             dc = datacenter(si, self.inventory.backend.datacenter)
@@ -68,27 +72,29 @@ class VsphereHypervisor:
             self._finder = VmFinder(si, dc)
         except vmodl.MethodFault as exc:
             disconnect(si)
-            raise BackendError(f"vSphere: listing networks failed: {exc.msg}") from None
+            raise BackendError(f"vSphere: listing networks failed: {fault_message(exc)}") from None
         except LabkitError:
             disconnect(si)
             raise
-        self._si = si
+        return si
 
-    def _vm(self, name: str):
+    def _vm(self, name: str) -> tuple[vim.ServiceInstance, vim.VirtualMachine]:
         si = self._session()
         with self._lock:
             if name not in self._vms:
+                assert self._finder is not None  # _session() opened the session, which made the finder
                 try:
                     self._vms[name] = self._finder.find(self.inventory.vm(name))
                 except vmodl.MethodFault as exc:
-                    raise BackendError(f"{name}: looking the VM up failed: {exc.msg}") from None
+                    raise BackendError(f"{name}: looking the VM up failed: {fault_message(exc)}") from None
             return si, self._vms[name]
 
-    def _card(self, name: str, adapter: Adapter):
+    def _card(self, name: str, adapter: Adapter) -> tuple[vim.ServiceInstance, vim.VirtualMachine,
+                                                          nics.EthernetCard, bool]:
         si, vm = self._vm(name)
         props = _props(si, vm, name, ["config.hardware.device", "runtime.powerState"])
         card = nics.pick(name, props.get("config.hardware.device") or [], adapter)
-        return si, vm, card, props.get("runtime.powerState") == vim.VirtualMachinePowerState.poweredOn
+        return si, vm, card, props.get("runtime.powerState") == vim.VirtualMachine.PowerState.poweredOn
 
     # ---- the Hypervisor protocol ----
 
@@ -115,7 +121,7 @@ class VsphereHypervisor:
             if on_done:
                 on_done(vm)
 
-        tasks: dict[str, object] = {}
+        tasks: dict[str, vim.Task] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(requests)))) as pool:
             submitted = {vm: pool.submit(self._submit, vm, adapter, network) for vm, adapter, network in requests}
             for vm, future in submitted.items():
@@ -129,9 +135,14 @@ class VsphereHypervisor:
                 else:
                     tasks[vm] = task
             failed: dict[str, str] = {}
+
+            def record(vm: str, error: str | None) -> None:
+                if error:
+                    failed[vm] = error
+
             if tasks:
                 try:
-                    wait_all(self._si, tasks, lambda vm, error: error and failed.__setitem__(vm, error))
+                    wait_all(self._session(), tasks, record)
                 except (vmodl.MethodFault, OSError) as exc:
                     why = getattr(exc, "msg", None) or str(exc)
                     failed.update({vm: f"waiting for the task failed: {why}" for vm in tasks if vm not in failed})
@@ -147,16 +158,16 @@ class VsphereHypervisor:
                     finish(vm, _as_error(vm, exc))
         return {vm: outcomes[vm] for vm in wanted}
 
-    def _submit(self, vm: str, adapter: Adapter, network: str):
+    def _submit(self, vm: str, adapter: Adapter, network: str) -> vim.Task | None:
         """Submit the reconfigure task, or None when the adapter is already there and connected."""
         target = self._target(network)
         _, obj, card, on = self._card(vm, adapter)
         if nics.on_target(card, target) and nics.connected(card, on):
             return None
         try:
-            return obj.ReconfigVM_Task(spec=nics.edit_spec(card, target))
+            return obj.Reconfigure(spec=nics.edit_spec(card, target))  # ReconfigVM_Task
         except vmodl.MethodFault as exc:
-            raise BackendError(f"{vm}: reconfigure refused: {exc.msg}") from None
+            raise BackendError(f"{vm}: reconfigure refused: {fault_message(exc)}") from None
 
     def _verify(self, vm: str, adapter: Adapter, network: str) -> None:
         now = self.adapter_network(vm, adapter)
@@ -179,11 +190,16 @@ class VsphereHypervisor:
             return False
         si, obj = self._vm(vm)
         try:
-            task = obj.PowerOnVM_Task() if on else obj.PowerOffVM_Task()
+            task = obj.PowerOn(host=None) if on else obj.PowerOff()  # PowerOnVM_Task, PowerOffVM_Task
         except vmodl.MethodFault as exc:
-            raise BackendError(f"{vm}: power {'on' if on else 'off'} refused: {exc.msg}") from None
+            raise BackendError(f"{vm}: power {'on' if on else 'off'} refused: {fault_message(exc)}") from None
         errors: list[str] = []
-        wait_all(si, {vm: task}, lambda _, error: error and errors.append(error))
+
+        def record(_: str, error: str | None) -> None:
+            if error:
+                errors.append(error)
+
+        wait_all(si, {vm: task}, record)
         if errors:
             raise BackendError(f"{vm}: power {'on' if on else 'off'} failed: {errors[0]}")
         return True
@@ -191,7 +207,7 @@ class VsphereHypervisor:
     def guest_nics(self, vm: str) -> list[GuestNic]:
         """What VMware Tools reports (guest.net): IPv4 addresses per MAC, with prefixes when known."""
         si, obj = self._vm(vm)
-        out = []
+        out: list[GuestNic] = []
         for nic in _props(si, obj, vm, ["guest.net"]).get("guest.net") or []:
             out.append(GuestNic((nic.macAddress or "").lower() or None, tuple(_addresses(nic))))
         return out
@@ -215,21 +231,21 @@ def _as_error(vm: str, exc: Exception) -> LabkitError:
     return BackendError(f"{vm}: vSphere connection failed: {type(exc).__name__}: {exc}")
 
 
-def _props(si, obj, vm: str, paths: list[str]) -> dict:
+def _props(si: vim.ServiceInstance, obj: vim.VirtualMachine, vm: str, paths: list[str]) -> dict[str, Any]:
     try:
         found = retrieve(si, [obj], vim.VirtualMachine, paths)
     except vmodl.fault.ManagedObjectNotFound:
         raise BackendError(f"{vm}: the VM is gone from vSphere") from None
     except vmodl.MethodFault as exc:
-        raise BackendError(f"{vm}: reading {', '.join(paths)} failed: {exc.msg}") from None
+        raise BackendError(f"{vm}: reading {', '.join(paths)} failed: {fault_message(exc)}") from None
     return found[0][1] if found else {}
 
 
-def _addresses(nic) -> list[IPv4Interface]:
-    prefixes = {}
+def _addresses(nic: vim.vm.GuestInfo.NicInfo) -> list[IPv4Interface]:
+    prefixes: dict[str, int] = {}
     if nic.ipConfig is not None:
         prefixes = {a.ipAddress: a.prefixLength for a in nic.ipConfig.ipAddress or []}
-    out = []
+    out: list[IPv4Interface] = []
     for text in nic.ipAddress or []:
         try:
             addr = ip_address(text)
@@ -249,7 +265,7 @@ class ToolsConsoles:
     def reaches(self, node: str) -> bool:
         return self._lab.has_console(node)
 
-    def open(self, node: str):
+    def open(self, node: str) -> GuestTransport:
         return self._lab.open_console(node)
 
 
@@ -267,15 +283,15 @@ class VsphereLab:
         self.hypervisor = VsphereHypervisor(inventory)
         self.batch = self.hypervisor
         self.console = ToolsConsoles(self)
-        self._transports: dict = {}
-        self._consoles: dict = {}
+        self._transports: dict[str, GuestTransport] = {}
+        self._consoles: dict[str, ToolsConsole] = {}
         self._lock = threading.Lock()
 
     def has_console(self, node: str) -> bool:
         """Only VMs with a guest_login have a VMware Tools console; the others are driven over SSH."""
         return node in self.inventory.vm_names and self.inventory.vm(node).guest_login is not None
 
-    def open_console(self, node: str):
+    def open_console(self, node: str) -> ToolsConsole:
         """One VMware Tools console per VM for the run (its guest temp directory is removed on close)."""
         from labkit.backends.vsphere.guestops import ToolsConsole
 
@@ -299,7 +315,7 @@ class VsphereLab:
                 self._consoles[node] = console
         return console
 
-    def transport(self, node: str):
+    def transport(self, node: str) -> GuestTransport:
         """SSH to the VM; for a VM with a guest_login, VMware Tools when SSH cannot get there (the
         guest is on another network, or misconfigured), as an administrator would use the console."""
         with self._lock:
@@ -323,11 +339,11 @@ class VsphereLab:
         found = self.guest_address(node, vm.adapters[0].interface)
         return str(found) if found else None
 
-    def network_transport(self, node: str, address):
+    def network_transport(self, node: str, address: IPv4Address) -> GuestTransport:
         """SSH to `node` at `address` (safe apply's proof that the new address answers)."""
         return to_vm(self.inventory, node, self.backend, str(address))
 
-    def guest_address(self, node: str, interface: str):
+    def guest_address(self, node: str, interface: str) -> IPv4Address | None:
         return guest_address(self.inventory, self.hypervisor, node, interface)
 
     def close(self) -> None:
@@ -339,5 +355,5 @@ class VsphereLab:
         self.hypervisor.close()
 
 
-def open_lab(inventory: Inventory) -> VsphereLab:
+def open_lab(inventory: Inventory) -> Lab:
     return VsphereLab(inventory)

@@ -13,14 +13,14 @@ from pyVmomi import vim
 
 from labkit.errors import BackendError, InputError
 from labkit.model import VM, Network
-from labkit.backends.vsphere.props import retrieve, retrieve_all
+from labkit.backends.vsphere.props import moid, retrieve, retrieve_all
 
 
 @dataclass(frozen=True)
 class NetTarget:
     """One vSphere network a NIC can be attached to, with what its backing needs."""
 
-    obj: object
+    obj: vim.Network
     moid: str
     name: str
     kind: str  # standard | distributed | opaque
@@ -35,7 +35,7 @@ class NetTarget:
         return f"{self.name} ({self.kind}{on}, moid {self.moid})"
 
 
-def datacenter(si, name: str | None):
+def datacenter(si: vim.ServiceInstance, name: str | None) -> vim.Datacenter | None:
     """The datacenter lookups are limited to (None: the whole vCenter)."""
     if name is None:
         return None
@@ -45,33 +45,34 @@ def datacenter(si, name: str | None):
     raise BackendError(f"no datacenter named {name!r}")
 
 
-def list_networks(si, root) -> list[NetTarget]:
+def list_networks(si: vim.ServiceInstance, root: vim.ManagedEntity) -> list[NetTarget]:
     """Standard port groups, distributed port groups (not uplinks) and opaque networks below `root`."""
-    switches = {s._moId: p for s, p in retrieve_all(si, root, vim.DistributedVirtualSwitch, ["name", "uuid"])}
-    out = []
+    switches = {moid(s): p for s, p in retrieve_all(si, root, vim.DistributedVirtualSwitch, ["name", "uuid"])}
+    out: list[tuple[vim.Network, str]] = []
     for net, p in retrieve_all(si, root, vim.Network, ["name"]):
         out.append((net, p["name"]))
     targets = []
-    pgs = {o._moId: p for o, p in retrieve(si, [n for n, _ in out if isinstance(n, vim.dvs.DistributedVirtualPortgroup)],
+    pgs = {moid(o): p for o, p in retrieve(si, [n for n, _ in out if isinstance(n, vim.dvs.DistributedVirtualPortgroup)],
                                             vim.dvs.DistributedVirtualPortgroup,
                                             ["key", "config.distributedVirtualSwitch", "config.uplink"])}
-    opaque = {o._moId: p for o, p in retrieve(si, [n for n, _ in out if isinstance(n, vim.OpaqueNetwork)],
+    opaque = {moid(o): p for o, p in retrieve(si, [n for n, _ in out if isinstance(n, vim.OpaqueNetwork)],
                                                vim.OpaqueNetwork, ["summary"])}
     for net, name in out:
-        if net._moId in pgs:
-            p = pgs[net._moId]
+        net_id = moid(net)
+        if net_id in pgs:
+            p = pgs[net_id]
             if p.get("config.uplink"):
                 continue
             dvs = p.get("config.distributedVirtualSwitch")
-            sw = switches.get(dvs._moId, {}) if dvs is not None else {}
-            targets.append(NetTarget(net, net._moId, name, "distributed", sw.get("name"), sw.get("uuid"),
+            sw = switches.get(moid(dvs), {}) if dvs is not None else {}
+            targets.append(NetTarget(net, net_id, name, "distributed", sw.get("name"), sw.get("uuid"),
                                      p.get("key")))
-        elif net._moId in opaque:
-            s = opaque[net._moId]["summary"]
-            targets.append(NetTarget(net, net._moId, name, "opaque", opaque_id=s.opaqueNetworkId,
+        elif net_id in opaque:
+            s = opaque[net_id]["summary"]
+            targets.append(NetTarget(net, net_id, name, "opaque", opaque_id=s.opaqueNetworkId,
                                      opaque_type=s.opaqueNetworkType))
         else:
-            targets.append(NetTarget(net, net._moId, name, "standard"))
+            targets.append(NetTarget(net, net_id, name, "standard"))
     return targets
 
 
@@ -103,47 +104,55 @@ def resolve_network(targets: list[NetTarget], mode: str, net: Network) -> NetTar
 class VmFinder:
     """Finds VMs for a run; the name index is built once, on the first lookup by name."""
 
-    def __init__(self, si, dc) -> None:
+    def __init__(self, si: vim.ServiceInstance, dc: vim.Datacenter | None) -> None:
         self.si = si
         self.dc = dc
-        self._by_name: dict[str, list] | None = None
+        self._by_name: dict[str, list[vim.VirtualMachine]] | None = None
 
-    def find(self, vm: VM):
-        index = self.si.content.searchIndex
+    def find(self, vm: VM) -> vim.VirtualMachine:
         if vm.uuid:
-            found = index.FindByUuid(self.dc, vm.uuid, True, True)
-            if found is None:
+            found = self._index(vm).FindByUuid(self.dc, vm.uuid, True, True)
+            if not isinstance(found, vim.VirtualMachine):  # None: no such VM (vmSearch finds only VMs)
                 raise BackendError(f"{vm.name}: no VM with instance UUID {vm.uuid}")
             return found
         if vm.path:
-            found = index.FindByInventoryPath(vm.path)
+            found = self._index(vm).FindByInventoryPath(vm.path)
             if not isinstance(found, vim.VirtualMachine):
                 raise BackendError(f"{vm.name}: no VM at inventory path {vm.path}")
             return found
         name = vm.backend_name or vm.name
-        found = self._names().get(name, [])
-        if not found:
+        named = self._names().get(name, [])
+        if not named:
             raise BackendError(f"{vm.name}: no VM named {name!r} in vSphere")
-        if len(found) > 1:
-            where = "; ".join(f"{o._moId} at {inventory_path(self.si, o)}" for o in found)
-            raise BackendError(f"{vm.name}: {len(found)} VMs are named {name!r} ({where}); set path or uuid")
-        return found[0]
+        if len(named) > 1:
+            where = "; ".join(f"{moid(o)} at {inventory_path(self.si, o)}" for o in named)
+            raise BackendError(f"{vm.name}: {len(named)} VMs are named {name!r} ({where}); set path or uuid")
+        return named[0]
 
-    def _names(self) -> dict[str, list]:
+    def _index(self, vm: VM) -> vim.SearchIndex:
+        index = self.si.content.searchIndex
+        if index is None:
+            raise BackendError(f"{vm.name}: this vSphere server offers no SearchIndex: cannot look the VM up "
+                               f"by uuid or path")
+        return index
+
+    def _names(self) -> dict[str, list[vim.VirtualMachine]]:
         if self._by_name is None:
-            by_name: dict[str, list] = {}
+            by_name: dict[str, list[vim.VirtualMachine]] = {}
             root = self.dc or self.si.content.rootFolder
             for obj, p in retrieve_all(self.si, root, vim.VirtualMachine, ["name"]):
-                by_name.setdefault(p.get("name"), []).append(obj)
+                name = p.get("name")
+                if name is not None:  # every VM has one; a nameless one could not be looked up anyway
+                    by_name.setdefault(name, []).append(obj)
             self._by_name = by_name
         return self._by_name
 
 
-def inventory_path(si, obj) -> str:
+def inventory_path(si: vim.ServiceInstance, obj: vim.ManagedEntity | None) -> str:
     """The object's inventory path (DC/vm/folder/name), for messages only."""
-    parts = []
+    parts: list[str] = []
     while obj is not None and not (isinstance(obj, vim.Folder) and obj == si.content.rootFolder):
         p = dict(retrieve(si, [obj], type(obj), ["name", "parent"])[0][1])
-        parts.append(p.get("name", obj._moId))
+        parts.append(p.get("name", moid(obj)))
         obj = p.get("parent")
     return "/".join(reversed(parts))

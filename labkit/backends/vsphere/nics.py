@@ -11,11 +11,12 @@ from pyVmomi import vim
 from labkit.errors import BackendError
 from labkit.model import Adapter
 from labkit.backends.vsphere.lookup import NetTarget
+from labkit.backends.vsphere.props import moid
 
 EthernetCard = vim.vm.device.VirtualEthernetCard
 
 
-def pick(vm_name: str, devices: list, adapter: Adapter):
+def pick(vm_name: str, devices: list[vim.vm.device.VirtualDevice], adapter: Adapter) -> EthernetCard:
     """The device for `adapter`: by MAC (any case) when the inventory gives one, else by label."""
     cards = [d for d in devices if isinstance(d, EthernetCard)]
     if adapter.mac:
@@ -33,7 +34,7 @@ def pick(vm_name: str, devices: list, adapter: Adapter):
     return found[0]
 
 
-def on_target(card, target: NetTarget) -> bool:
+def on_target(card: EthernetCard, target: NetTarget) -> bool:
     """Whether the card's backing points at `target` (ignoring the connection state)."""
     b = card.backing
     if target.kind == "distributed":
@@ -45,11 +46,11 @@ def on_target(card, target: NetTarget) -> bool:
     if not isinstance(b, EthernetCard.NetworkBackingInfo):
         return False
     if b.network is not None:
-        return b.network._moId == target.moid
+        return moid(b.network) == target.moid
     return b.deviceName == target.name
 
 
-def connected(card, powered_on: bool) -> bool:
+def connected(card: EthernetCard, powered_on: bool) -> bool:
     """A running VM's card is connected now; a stopped VM's when it will connect at power on."""
     c = card.connectable
     if c is None:
@@ -57,7 +58,7 @@ def connected(card, powered_on: bool) -> bool:
     return bool(c.connected if powered_on else c.startConnected)
 
 
-def backing_for(target: NetTarget):
+def backing_for(target: NetTarget) -> vim.vm.device.VirtualDevice.BackingInfo:
     if target.kind == "distributed":
         port = vim.dvs.PortConnection(portgroupKey=target.portgroup_key, switchUuid=target.switch_uuid)
         return EthernetCard.DistributedVirtualPortBackingInfo(port=port)
@@ -67,7 +68,7 @@ def backing_for(target: NetTarget):
     return EthernetCard.NetworkBackingInfo(deviceName=target.name, network=target.obj)
 
 
-def edit_spec(card, target: NetTarget) -> vim.vm.ConfigSpec:
+def edit_spec(card: EthernetCard, target: NetTarget) -> vim.vm.ConfigSpec:
     """Move `card` to `target`, connected now and at power on; its other connect flags are kept."""
     card.backing = backing_for(target)
     conn = card.connectable or vim.vm.device.VirtualDevice.ConnectInfo(allowGuestControl=True)
