@@ -74,10 +74,11 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
     try:
         transport = lab.transport(node)
         os_family = _os_family(lab, node)
-        via = transport.kind
+        # `via` is read after each probe ran: a fallback transport knows its channel only then
         if os_family == "linux" and transport.run("command -v fping").ok:
             res = transport.run(fping_command(addresses, spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
+            via = transport.kind
             try:
                 parsed = parse_fping(res.stderr + res.stdout)
             except (PingParseError, ValueError) as exc:
@@ -94,6 +95,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
         if os_family != "windows":  # no fping: every target at once with background pings
             res = transport.run(parallel_ping_command(os_family, addresses, spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
+            via = transport.kind
             sections = split_parallel(res.stdout)
             for t in live:
                 text = sections.get(str(t.address))
@@ -104,7 +106,7 @@ def probe_source(lab: Lab, node: str, targets: list[Endpoint], spec: PingMatrix)
         for t in live:
             res = transport.run(ping_command(os_family, str(t.address), spec.count, spec.timeout),
                                 timeout=spec.count * spec.timeout + 30)
-            out[t.ref] = _judge(res.stdout + res.stderr, os_family, via)
+            out[t.ref] = _judge(res.stdout + res.stderr, os_family, transport.kind)
     except LabkitError as exc:
         for t in live:
             out.setdefault(t.ref, Observation("error", reason=f"could not run ping on {node}: {exc}"))
