@@ -1,13 +1,16 @@
 """The model: would an echo request from A to B's address come back? And if not, why?
 
 It walks the request hop by hop over the Topology (route lookup, ARP on the segment, forwarding,
-NAT with connection tracking), then walks the reply back. Every rule of ../shared/DOMAIN.md §4
+NAT with connection tracking), then walks the reply back. Every reachability rule (docs/model.md)
 falls out of that walk rather than being a special case:
-  same segment -> direct; bridged VM on the LAN -> direct; NAT VM out -> NAT device -> host stack
-  (source rewritten to the host's LAN address) -> router; LAN -> NAT VM -> no route; host -> NAT/
-  host-only VM -> only through its enabled VMnet adapter; host-only -> nothing forwards; wrong
-  subnet/gateway -> no route or nobody answers ARP; firewall -> request dropped; two holders of
-  one address -> conflict, reported, never guessed.
+  same segment -> direct; bridged VM on the LAN -> direct; NAT VM out -> NAT device -> the host's
+  own stack (vmnat is a user-level proxy: the flow goes wherever the host goes, LAN, the host's
+  addresses, other VMnets through enabled adapters, from the host's address on the way out);
+  LAN -> NAT VM -> no route; host -> NAT/host-only VM -> only through its enabled VMnet adapter;
+  host-only -> nothing forwards; wrong subnet/gateway -> no route or nobody answers ARP; firewall ->
+  request dropped (but not what vmnat re-sends to the host itself: that is local); the host's OS
+  decides whether it answers for an address of another adapter (Linux: weak host model, Windows:
+  strong); two holders of one address -> conflict, reported, never guessed.
 """
 
 from __future__ import annotations
@@ -41,11 +44,9 @@ class _Unreachable(Exception):
     pass
 
 
-def _route(topo: Topology, node: Node, dst: IPv4Address, lan_only: bool = False) -> tuple[Iface, IPv4Address]:
+def _route(topo: Topology, node: Node, dst: IPv4Address) -> tuple[Iface, IPv4Address]:
     best: Iface | None = None
     for ifc in node.ifaces:
-        if lan_only and ifc.segment != LAN:
-            continue
         if dst in ifc.network and (best is None or ifc.network.prefixlen > best.network.prefixlen):
             best = ifc
     if best is not None:
@@ -56,8 +57,6 @@ def _route(topo: Topology, node: Node, dst: IPv4Address, lan_only: bool = False)
                 raise _Unreachable(f"the host has no route to {dst}: {why}")
     if node.gateway is not None:
         for ifc in node.ifaces:
-            if lan_only and ifc.segment != LAN:
-                continue
             if node.gateway in ifc.network:
                 return ifc, node.gateway
         raise _Unreachable(f"{node.name}'s gateway {node.gateway} is not in any of its subnets")
@@ -71,9 +70,20 @@ def _route(topo: Topology, node: Node, dst: IPv4Address, lan_only: bool = False)
     raise _Unreachable(why)
 
 
+def weak_host(topo: Topology) -> bool:
+    """Rule 11: a Linux (or busybox) host answers ARP and echo for any of its addresses on any of its
+    interfaces (weak host model, arp_ignore=0); Windows since Vista only for the addresses of the
+    interface a request arrives on (strong host model)."""
+    return topo.state.inventory.host.os != "windows"
+
+
 def _neighbour(topo: Topology, ifc: Iface, ip: IPv4Address, me: Node) -> Node:
     holders = [n for n in topo.arp.get(ifc.segment, {}).get(ip, []) if n is not me]
     if not holders:
+        host = topo.nodes.get("host")
+        if (host is not None and host is not me and host.owns(ip) and weak_host(topo)
+                and any(i.segment == ifc.segment for i in host.ifaces)):
+            return host  # a weak-model host answers ARP on this segment for an address of another adapter
         if ip in topo.absent:
             raise _Unreachable(f"nothing answers at {ip}: {topo.absent[ip]}")
         if ifc.segment == WAN:
@@ -89,27 +99,33 @@ def _neighbour(topo: Topology, ifc: Iface, ip: IPv4Address, me: Node) -> Node:
 def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Address,
              nat: list[tuple[Node, IPv4Address]], reply: bool) -> tuple[Node, IPv4Address]:
     """Carry one packet from `node` to whoever owns `dst`; return (that node, source seen there)."""
-    lan_only = False
+    arrived: str | None = None  # the segment the packet came in on (None: it starts here, or is local)
     for _ in range(MAX_HOPS):
         if node.owns(dst):
             if reply and nat and nat[-1][0].kind == "natdev" and node.kind == "host":
                 # the host's stack hands a NATed flow's reply back to the NAT device
                 natdev, orig = nat.pop()
-                node, dst, lan_only = natdev, orig, False
+                node, dst, arrived = natdev, orig, None
                 continue
             if reply and nat and nat[-1][0] is node:
                 _, orig = nat.pop()
                 dst = orig
                 continue
+            if node.kind == "host" and arrived is not None and not weak_host(topo) and not any(
+                    i.segment == arrived and i.ip == dst for i in node.ifaces):
+                raise _Unreachable(f"the host (os: windows, strong host model) answers only for the addresses "
+                                   f"of the adapter a packet arrives on; {dst} is not on its {arrived} adapter")
             return node, src  # type: ignore[return-value]
         if node.kind == "natdev" and not reply:
-            # vmnat re-originates the flow from the host: source becomes the host's LAN address
+            # Rule 3: vmnat is a user-level proxy; the host's own stack re-sends the flow, so it goes
+            # wherever the host goes (LAN, its own addresses, other VMnets through enabled adapters),
+            # from the host's address on the way out (its own address when it is the target)
             host = topo.nodes["host"]
             nat.append((node, src))  # type: ignore[arg-type]
-            src = host.ifaces[0].ip
-            node, lan_only = host, True
+            src = dst if host.owns(dst) else _route(topo, host, dst)[0].ip
+            node, arrived = host, None
             continue
-        ifc, hop = _route(topo, node, dst, lan_only)
+        ifc, hop = _route(topo, node, dst)
         if src is None:
             src = ifc.ip
         nxt = _neighbour(topo, ifc, hop, node)
@@ -123,7 +139,7 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
                     src = out.ip
             if nxt.kind == "router" and dst in topo.state.inventory.lan.subnet and ifc.segment != LAN:
                 raise _Unreachable(f"the router drops unsolicited traffic for {dst} from the internet")
-        node, lan_only = nxt, False
+        node, arrived = nxt, ifc.segment
     raise _Unreachable("routing loop")
 
 
@@ -138,7 +154,10 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
     try:
         dst_node, seen_src = _deliver(topo, src_node, None, target.address, nat, reply=False)
         natted = bool(nat)
-        if dst_node.icmp_firewall:
+        # the host's firewall does not see what the NAT device re-sends to the host's own addresses:
+        # that traffic never crosses an interface (it is local to the host's stack)
+        local = dst_node.kind == "host" and any(n.kind == "natdev" for n, _ in nat)
+        if dst_node.icmp_firewall and not local:
             return Verdict(False, f"{dst_node.name}'s firewall drops inbound ICMP echo")
         back, _ = _deliver(topo, dst_node, target.address, seen_src, nat, reply=True)
         if back is not src_node:

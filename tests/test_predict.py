@@ -148,3 +148,66 @@ def test_host_and_nat_device_are_separate_devices(inv):
     """The NAT device (.2) answers whatever the host adapter's state is."""
     t = lab(inv, vm(*NAT_A), nat=False)
     assert verdict(t, "a", "nat.gateway").reachable
+
+
+def with_host(inv, **changes):
+    """The same lab with the host changed (its OS, its firewall)."""
+    return inv.model_copy(update={"host": inv.host.model_copy(update=changes)})
+
+
+def test_rule3_nat_goes_through_the_hosts_own_stack_to_other_vmnets(inv):
+    """vmnat re-sends from the host: a NAT VM reaches a host-only VM (source = the host's VMnet1
+    address) while the host's adapter there is enabled, and the host's own adapter addresses."""
+    t = lab(inv, vm(*NAT_A), vm(*HOSTONLY))
+    v = verdict(t, "a", "ho")
+    assert v.reachable and v.reason == "reachable, source translated to 192.168.56.1", v.reason
+    assert verdict(t, "a", "host.hostonly").reachable
+    assert verdict(t, "a", "hostonly.dhcp").reachable  # another VMnet's DHCP server, through the host
+    off = lab(inv, vm(*NAT_A), vm(*HOSTONLY), hostonly=False)
+    v = verdict(off, "a", "ho")
+    assert v.reachable is False and "the host has no route to 192.168.56.128" in v.reason, v.reason
+    assert "adapter is disabled" in v.reason
+    # the way back is not symmetric: the host-only VM has no gateway, so it cannot start a flow to the NAT VM
+    assert verdict(t, "ho", "a").reachable is False
+
+
+def test_rule3_nat_to_another_nat_segment(inv):
+    data = inv.model_dump()
+    data["networks"]["natb"] = {"type": "nat", "subnet": "10.0.9.0/24", "gateway": "10.0.9.2",
+                                "host_adapter": {"address": "10.0.9.1", "enabled": True}}
+    from labkit.inventory import inventory_from_data
+
+    inv2 = inventory_from_data({k: v for k, v in data.items() if v is not None}, "natb")
+    t = lab(inv2, vm(*NAT_A), vm("c", "natb", "10.0.9.50/24", "10.0.9.2"))
+    assert verdict(t, "a", "c").reason == "reachable, source translated to 10.0.9.1"
+    assert verdict(t, "a", "natb.gateway").reachable  # the other NAT device answers the host
+    assert verdict(lab(inv2, vm(*NAT_A), vm("c", "natb", "10.0.9.50/24", "10.0.9.2"), natb=False),
+                   "a", "c").reachable is False
+
+
+BRIDGED_VIA_HOST = ("bh", "bridged", "192.168.1.107/24", "192.168.1.100")  # its gateway is the host
+WIDE_HOSTONLY = ("wide", "hostonly", "192.168.56.60/16", None)  # a prefix wider than the segment's
+
+
+@pytest.mark.parametrize(("os", "reachable"), [("linux", True), ("windows", False)])
+def test_rule11_host_answers_on_other_adapters_only_with_the_weak_host_model(inv, os, reachable):
+    t = lab(with_host(inv, os=os), vm(*BRIDGED_VIA_HOST), vm(*WIDE_HOSTONLY))
+    v = verdict(t, "bh", "host.hostonly")  # arrives on the LAN adapter for the VMnet1 address
+    assert v.reachable is reachable, v.reason
+    w = verdict(t, "wide", "host")  # 192.168.1.100 is "on-link" for a /16: ARP on VMnet1 for the LAN address
+    assert w.reachable is reachable, w.reason
+    if not reachable:
+        assert "strong host model" in v.reason and "nothing answers ARP for 192.168.1.100 on hostonly" in w.reason
+    # the host's address on the adapter the packet arrives on answers either way
+    assert verdict(t, "bh", "host").reachable and verdict(t, "wide", "host.hostonly").reachable
+
+
+def test_host_firewall_does_not_see_what_the_nat_device_resends_to_the_host(inv):
+    """With the host's firewall on, echo from outside is dropped, but a NAT VM's echo to the host's
+    own addresses is re-sent by vmnat on the host itself: local traffic, not filtered."""
+    t = lab(with_host(inv, icmp_firewall=True), vm(*NAT_A), vm(*BRIDGED))
+    assert verdict(t, "a", "host").reachable  # via the NAT device: local
+    assert verdict(t, "a", "host.hostonly").reachable
+    for src, target in (("br", "host"), ("a", "host.nat")):  # these cross an interface
+        v = verdict(t, src, target)
+        assert v.reachable is False and "host's firewall drops" in v.reason, (src, target, v.reason)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from ipaddress import IPv4Address, IPv4Interface, ip_address
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
 from typing import TYPE_CHECKING, Any
 
 from pyVmomi import vim, vmodl
@@ -42,6 +42,9 @@ class VsphereHypervisor:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.workers = inventory.backend.workers
+        # the subnets the inventory knows, narrowest first: the prefix of a bare guest address
+        self._subnets = sorted({s for s in [inventory.lan.subnet, *(n.subnet for n in inventory.networks.values())]
+                                if s is not None}, key=lambda s: -s.prefixlen)
         self._lock = threading.Lock()
         self._si: vim.ServiceInstance | None = None
         self._failure: LabkitError | None = None
@@ -209,7 +212,7 @@ class VsphereHypervisor:
         si, obj = self._vm(vm)
         out: list[GuestNic] = []
         for nic in _props(si, obj, vm, ["guest.net"]).get("guest.net") or []:
-            out.append(GuestNic((nic.macAddress or "").lower() or None, tuple(_addresses(nic))))
+            out.append(GuestNic((nic.macAddress or "").lower() or None, tuple(_addresses(nic, self._subnets))))
         return out
 
     def host_adapter_enabled(self, network: str) -> bool:
@@ -241,7 +244,10 @@ def _props(si: vim.ServiceInstance, obj: vim.VirtualMachine, vm: str, paths: lis
     return found[0][1] if found else {}
 
 
-def _addresses(nic: vim.vm.GuestInfo.NicInfo) -> list[IPv4Interface]:
+def _addresses(nic: vim.vm.GuestInfo.NicInfo, subnets: list[IPv4Network]) -> list[IPv4Interface]:
+    """The NIC's IPv4 addresses. VMware Tools gives a prefix only with ipConfig (old Tools and vcsim
+    report bare addresses): then the prefix is the one of the inventory network the address is in,
+    since a /32 would make every peer look off-link to the model."""
     prefixes: dict[str, int] = {}
     if nic.ipConfig is not None:
         prefixes = {a.ipAddress: a.prefixLength for a in nic.ipConfig.ipAddress or []}
@@ -252,7 +258,10 @@ def _addresses(nic: vim.vm.GuestInfo.NicInfo) -> list[IPv4Interface]:
         except ValueError:
             continue
         if isinstance(addr, IPv4Address) and not addr.is_link_local:
-            out.append(IPv4Interface(f"{addr}/{prefixes.get(text, 32)}"))
+            known = prefixes.get(text)
+            if known is None:
+                known = next((s.prefixlen for s in subnets if addr in s), 32)
+            out.append(IPv4Interface(f"{addr}/{known}"))
     return out
 
 
