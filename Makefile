@@ -40,8 +40,12 @@ demo: $(STAMP)
 	$(BIN)/labkit run playbooks/seed-nat.yml --json reports/seed-nat.json --junit reports/seed-nat.xml
 	@echo "reports written to reports/"
 
+# The architecture is checked before the tests: layers and backend independence (import-linter,
+# contracts in pyproject.toml) and types (mypy: a Lab's optional abilities are `X | None`).
 test: $(STAMP) lab-deps
 	@$(MAKE) --no-print-directory vcsim
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from labkit.errors import InputError, InputErrors, LabkitError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from labkit.model import Inventory, PingMatrix, Step
+    from labkit.protocols import Lab
+    from labkit.results import RunResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Drive VMware network labs and check them against a model of VMware networking.")
@@ -24,7 +34,7 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the JSON rep
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report here")]
 
 
-def _fail_input(exc: InputError) -> None:
+def _fail_input(exc: InputError) -> NoReturn:
     errors = exc.errors if isinstance(exc, InputErrors) else [exc]
     for err in errors:
         typer.echo(f"error: {InputError.__str__(err)}", err=True)
@@ -40,22 +50,23 @@ def _console():
 class _ProgressBar:
     """A Rich progress bar per step (sources of a matrix, VMs of a step); silent when not a terminal."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True,
                             disable=not console.is_terminal)
-        self.task = None
+        self.task: TaskID | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _ProgressBar:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.bar.__exit__(kind, exc, tb)
 
-    def step(self, step, units: int) -> None:
+    def step(self, step: Step, units: int) -> None:
         if self.task is not None:
             self.bar.remove_task(self.task)
         self.task = self.bar.add_task(f"{step.kind} {step.name}", total=units)
@@ -65,6 +76,20 @@ class _ProgressBar:
             self.bar.advance(self.task)
 
 
+def _open_or_exit(inv: Inventory, backend: str | None) -> Lab:
+    """Open the lab, or exit 2 with one line: a lab that is not there (a netns lab not up, an
+    unknown backend) is a usage problem, reported before anything is touched."""
+    from labkit.backends import open_lab
+
+    try:
+        return open_lab(inv, backend)
+    except InputError as exc:
+        _fail_input(exc)
+    except LabkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _check_report_paths(*paths: Path | None) -> None:
     """Refuse unusable report paths before the run, not after it."""
     for path in paths:
@@ -72,7 +97,7 @@ def _check_report_paths(*paths: Path | None) -> None:
             _fail_input(InputError("is a directory; give a file name for the report", file=str(path)))
 
 
-def _write_reports(run, json_path: Path | None, junit_path: Path | None) -> None:
+def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | None) -> None:
     from labkit.report.as_json import write_json
     from labkit.report.as_junit import write_junit
 
@@ -92,17 +117,17 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
         json: JsonOpt = None, junit: JunitOpt = None,
         workers: Annotated[int, typer.Option(min=1, max=256, help="VMs or sources handled at once")] = 8) -> None:
     """Run a playbook's steps and report every step and matrix."""
-    from labkit.backends import open_lab
+    from labkit.backends import complete_inventory, open_lab
     from labkit.report.terminal import render_run
     from labkit.playbook import load_checked
     from labkit.runner import run_playbook
 
     _check_report_paths(json, junit)
     try:
-        pb, inv = load_checked(playbook, inventory)
-        lab = open_lab(inv, backend)
+        pb, inv = load_checked(playbook, inventory, complete=complete_inventory)
     except InputError as exc:
         _fail_input(exc)
+    lab = _open_or_exit(inv, backend)
     console = _console()
     try:
         with _ProgressBar(console) as progress:
@@ -116,20 +141,28 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
 
 @app.command()
 def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbook files")]) -> None:
-    """Validate inventories and playbooks (a playbook together with its inventory); touch nothing."""
-    from labkit.inventory import load_inventory
+    """Validate inventories and playbooks (a playbook together with its inventory); touch nothing.
+
+    Only the named files (and a playbook's inventory) are read. Facts a backend settles when a lab
+    is opened (a Workstation host's VMnets) are listed as notes: they are not errors here."""
+    from labkit.inventory import load_inventory, offline_notes
     from labkit.playbook import load_checked
     from labkit.yamlsrc import load
 
     bad = False
+    noted: set[str] = set()  # an inventory checked alone and through a playbook is noted once
     for path in files:
         try:
             src = load(path)
             if _is_playbook(src.data):
-                load_checked(path)
+                _, inv = load_checked(path)
             else:
-                load_inventory(path)
+                inv = load_inventory(path)
             typer.echo(f"ok: {path}")
+            for note in offline_notes(inv):
+                if note not in noted:
+                    noted.add(note)
+                    typer.echo(f"note: {note}")
         except InputError as exc:
             bad = True
             for err in (exc.errors if isinstance(exc, InputErrors) else [exc]):
@@ -137,19 +170,11 @@ def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbo
     raise typer.Exit(2 if bad else 0)
 
 
-def _is_playbook(data) -> bool:
+def _is_playbook(data: object) -> bool:
     """A playbook has steps, or at least no `lab:` and a playbook's keys."""
     if not isinstance(data, dict):
         return False
     return "steps" in data or ("lab" not in data and bool({"name", "inventory"} & set(data)))
-
-
-def _default_refs(inv) -> tuple[list[str], list[str]]:
-    sources = ["host", *inv.vm_names]
-    targets = ["host", *[f"host.{n}" for n, net in inv.networks.items() if net.host_adapter],
-               *[f"{n}.gateway" for n, net in inv.networks.items() if net.gateway],
-               "router", *inv.externals, *inv.vm_names]
-    return sources, targets
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -158,16 +183,31 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [v for item in values for v in item.split(",") if v]
 
 
-def _matrix_spec(inv, sources, targets, count=2, timeout=1.0):
+def _matrix_spec(inv: Inventory, sources: list[str] | None, targets: list[str] | None,
+                 count: int = 2, timeout: float = 1.0) -> PingMatrix:
+    """A ping_matrix spec from --sources/--targets (default: endpoints.default_endpoints); every
+    bad name, and every source nothing can be run on (a NAT device, a DHCP server, an address), is
+    reported at once, under the option that gave it."""
+    from labkit.endpoints import EndpointError, EndpointParser, default_endpoints
     from labkit.model import PingMatrix
-    from labkit.playbook import endpoint_problem
+    from labkit.playbook import source_problem
 
-    dsrc, dtgt = _default_refs(inv)
+    dsrc, dtgt = default_endpoints(inv)
     sources, targets = _split(sources) or dsrc, _split(targets) or dtgt
-    for ref in sources + targets:
-        why = endpoint_problem(ref, inv)
-        if why:
-            raise InputError(why, field="--sources/--targets")
+    endpoints = EndpointParser(inv)
+    errors: list[InputError] = []
+    for option, refs in (("--sources", sources), ("--targets", targets)):
+        for ref in refs:
+            try:
+                name = endpoints.parse(ref)
+            except EndpointError as exc:
+                errors.append(InputError(exc.message, field=option))
+                continue
+            why = source_problem(name, inv) if option == "--sources" else None
+            if why:
+                errors.append(InputError(why, field=option))
+    if errors:
+        raise InputErrors(errors)
     return PingMatrix(sources=sources, targets=targets, count=count, timeout=timeout, expect="model")
 
 
@@ -185,8 +225,11 @@ def predict(inventory: InventoryOpt = None,
     from labkit.predict import conflicts
     from labkit.topology import Topology
 
+    from labkit.backends import complete_inventory
+
     inv = _inventory_or_exit(inventory)
     try:
+        inv = complete_inventory(inv)
         spec = _matrix_spec(inv, sources, targets)
     except InputError as exc:
         _fail_input(exc)
@@ -206,7 +249,7 @@ def predict(inventory: InventoryOpt = None,
     _write_reports(result, json, None)
 
 
-def _inventory_or_exit(path: Path | None):
+def _inventory_or_exit(path: Path | None) -> Inventory:
     from labkit.inventory import load_inventory
 
     if path is None:
@@ -226,7 +269,7 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
            timeout: Annotated[float, typer.Option(min=0.1, max=60)] = 1.0,
            json: JsonOpt = None, junit: JunitOpt = None) -> None:
     """Ping every source against every target now, compared with the model."""
-    from labkit.backends import open_lab
+    from labkit.backends import complete_inventory, open_lab
     from labkit.report.terminal import render_run
     from labkit.results import RunResult
     from labkit.model import Step
@@ -234,10 +277,11 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
 
     inv = _inventory_or_exit(inventory)
     try:
+        inv = complete_inventory(inv)  # endpoints such as nat.gateway may name what the backend settles
         spec = _matrix_spec(inv, sources, targets, count, timeout)
-        lab = open_lab(inv, backend)
     except InputError as exc:
         _fail_input(exc)
+    lab = _open_or_exit(inv, backend)
     try:
         step = run_step(Step(name="matrix", kind="ping_matrix", spec=spec), lab)
     finally:
@@ -252,8 +296,12 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
 def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Argument()],
              inventory: InventoryOpt = None, backend: BackendOpt = None,
              adapter: Annotated[str, typer.Option("--adapter", help="index, interface or label")] = "0") -> None:
-    """Move one VM adapter to the network that MODE names in the inventory."""
+    """Move one VM adapter to the network that MODE names in the inventory (a playbook's set_mode
+    step for one VM: the change, then the adapter read back)."""
     from labkit.backends import open_lab
+    from labkit.model import SetMode, Step
+    from labkit.runner import run_step
+
     inv = _inventory_or_exit(inventory)
     if vm not in inv.vm_names:
         _fail_input(InputError(f"unknown VM {vm!r} (known: {', '.join(inv.vm_names)})", field="VM"))
@@ -263,18 +311,20 @@ def set_mode(vm: Annotated[str, typer.Argument()], mode: Annotated[str, typer.Ar
     ad = inv.vm(vm).adapter(ref)
     if ad is None:
         _fail_input(InputError(f"{vm} has no adapter {ref!r}", field="--adapter"))
+    # By index: the adapter is found, and an interface name need not fit a playbook's adapter label.
+    index = next(i for i, a in enumerate(inv.vm(vm).adapters) if a is ad)
+    spec = SetMode(vms=[vm], adapter=index, mode=mode)
+    lab = _open_or_exit(inv, backend)
     try:
-        lab = open_lab(inv, backend)
-    except InputError as exc:
-        _fail_input(exc)
-    try:
-        changed = lab.hypervisor.set_adapter_network(vm, ad, mode)
-    except LabkitError as exc:
-        typer.echo(f"error: {vm}: {exc}", err=True)
-        raise typer.Exit(1) from None
+        step = run_step(Step(name=f"set-mode {vm}", kind="set_mode", spec=spec), lab)
     finally:
         lab.close()
-    typer.echo(f"{vm} {ad.interface} -> {mode} ({'changed' if changed else 'unchanged'})")
+    result = step.vms.get(vm)
+    if result is None or not result.ok:
+        why = result.error if result is not None and result.error else step.error or "failed"
+        typer.echo(f"error: {vm}: {why}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{vm} {result.detail}")
 
 
 def _lab_call(action: str, inventory: Path | None) -> tuple:

@@ -2,17 +2,50 @@
 
 Every rule here names the file, line and field of the value that breaks it. Nothing is touched
 before an inventory passes, so a typo never half-changes a lab.
+
+Loading reads the named file and nothing else. Some facts are the real lab's to say, read when a
+lab is opened: a Workstation network on a named VMnet may leave out its subnet, host adapter, NAT
+gateway and DHCP pool (docs/format.md), and what it states is compared with the host's. Those are
+not missing here: `deferred_facts` lists them, `offline_notes` words them for `labkit check`, and
+`labkit.backends.complete_inventory` fills them in, then holds the result to every rule
+(`checked_complete`), still naming this file's lines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from labkit.errors import InputErrors
-from labkit.model import RESERVED, Inventory
+from pydantic import PrivateAttr
+
+from labkit.errors import InputError, InputErrors
+from labkit.model import RESERVED, DhcpPool, Inventory
 from labkit.validation import validate
-from labkit.yamlsrc import Source, load
+from labkit.yamlsrc import Loc, Source, dotted, load
+
+VMNET_FACTS = ("subnet", "host_adapter", "gateway", "dhcp")  # what a Workstation VMnet tells a network
+
+
+class LoadedInventory(Inventory):
+    """An Inventory that keeps the document it came from, so that rules checked after loading
+    (once a backend completed it) still name file and line. Copies (model_copy) keep it too."""
+
+    _source: Source | None = PrivateAttr(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Facts of one inventory entry that only the real lab settles, when it is opened.
+
+    `left`: keys the inventory leaves out, to be filled in then; `compared`: keys it states, to be
+    checked against the real thing then; `by`: what says (e.g. "the Workstation host's vmnet8")."""
+
+    loc: Loc  # ("networks", "nat")
+    left: tuple[str, ...]
+    compared: tuple[str, ...]
+    by: str
 
 
 def load_inventory(path: str | Path) -> Inventory:
@@ -27,15 +60,70 @@ def inventory_from_data(data: dict, name: str = "<data>") -> Inventory:
 def _checked(source: Source) -> Inventory:
     if not isinstance(source.data, dict):
         raise source.error("an inventory is a mapping (lab, host, lan, networks, vms...)")
-    inv = validate(Inventory, source.data, source)
-    if inv.backend.type == "workstation":  # the host's real VMnet settings fill what the file leaves out
-        from labkit.backends.workstation.hostnet import host_facts_applied
-
-        inv = host_facts_applied(inv, source.path, source.error)
-    errors = list(_coherence(inv, source))
+    inv = validate(LoadedInventory, source.data, source)
+    inv._source = source
+    errors = list(_coherence(inv, source, left_to_backend(inv)))
     if errors:
         raise InputErrors(errors)
     return inv
+
+
+def source_of(inv: Inventory) -> Source:
+    """The document `inv` was loaded from (an empty stand-in for one built in code)."""
+    source = inv._source if isinstance(inv, LoadedInventory) else None
+    return source if source is not None else Source("<data>", None, {})
+
+
+def checked_complete(inv: Inventory) -> Inventory:
+    """`inv` after its backend completed it, held to every rule: what is still missing is an error."""
+    errors = list(_coherence(inv, source_of(inv), frozenset()))
+    if errors:
+        raise InputErrors(errors)
+    return inv
+
+
+def deferred_facts(inv: Inventory) -> list[Deferred]:
+    """What only the real lab settles, found without reading anything. Workstation: per network on a
+    named VMnet, the VMnet facts it leaves out (the host fills them in) and those it states, type
+    included (compared with the host's). Networks on no named VMnet, and other backends: nothing."""
+    if inv.backend.type != "workstation":
+        return []
+    named = inv.backend.networking_dir is not None
+    out = []
+    for name, net in inv.networks.items():
+        if net.backend_network is None:
+            continue
+        vnet = net.backend_network.lower()
+        by = f"{vnet} in the host's files (backend.networking_dir)" if named else f"the Workstation host's {vnet}"
+        keys = () if net.type == "bridged" else tuple(k for k in VMNET_FACTS if k != "gateway" or net.type == "nat")
+        left = tuple(k for k in keys if getattr(net, k) is None)
+        out.append(Deferred(("networks", name), left, ("type",) + tuple(k for k in keys if k not in left), by))
+    return out
+
+
+def left_to_backend(inv: Inventory) -> frozenset[tuple[str | int, str]]:
+    """(network, key) pairs the real lab fills in when it is opened: not missing until then."""
+    return frozenset((d.loc[1], key) for d in deferred_facts(inv) if d.loc[:1] == ("networks",) for key in d.left)
+
+
+def offline_notes(inv: Inventory) -> list[str]:
+    """What checking the file alone could not verify, one line each ("file:line: field: ...")."""
+    source = source_of(inv)
+    notes = []
+    for d in deferred_facts(inv):
+        line = source.line_of(d.loc)
+        where = source.path if line is None else f"{source.path}:{line}"
+        said = []
+        if d.left:
+            said.append(f"{_listed(d.left)} left to {d.by}")
+        if d.compared:
+            said.append(f"{_listed(d.compared)} checked against {'it' if d.left else d.by}")
+        notes.append(f"{where}: {dotted(d.loc)}: {' and '.join(said)} (read when the lab is opened)")
+    return notes
+
+
+def _listed(keys: tuple[str, ...]) -> str:
+    return f"{keys[0]} is" if len(keys) == 1 else f"{', '.join(keys[:-1])} and {keys[-1]} are"
 
 
 def network_subnet(inv: Inventory, name: str) -> IPv4Network | None:
@@ -44,7 +132,8 @@ def network_subnet(inv: Inventory, name: str) -> IPv4Network | None:
     return inv.lan.subnet if net.type == "bridged" else net.subnet
 
 
-def _coherence(inv: Inventory, src: Source):
+def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str]]) -> Iterator[InputError]:
+    """Every cross-field problem; a subnet or NAT gateway in `left` (network, key) is not missing yet."""
     lan = inv.lan
     if inv.host.lan_address not in lan.subnet:
         yield src.error(f"{inv.host.lan_address} is outside the LAN {lan.subnet}", ("host", "lan_address"))
@@ -54,7 +143,7 @@ def _coherence(inv: Inventory, src: Source):
         yield from _pool(lan.dhcp, lan.subnet, src, ("lan", "dhcp"))
 
     for name, net in inv.networks.items():
-        loc = ("networks", name)
+        loc: Loc = ("networks", name)
         if name in RESERVED:
             yield src.error(f"{name!r} is a reserved name ({', '.join(sorted(RESERVED))})", loc)
         if net.type == "bridged":
@@ -66,7 +155,8 @@ def _coherence(inv: Inventory, src: Source):
                                     + " of its own (it is the LAN)", loc + (key,))
             continue
         if net.subnet is None:
-            yield src.error("missing required key 'subnet'", loc, field=f"networks.{name}.subnet")
+            if (name, "subnet") not in left:
+                yield src.error("missing required key 'subnet'", loc, field=f"networks.{name}.subnet")
             continue
         if net.host_adapter is not None and net.host_adapter.address not in net.subnet:
             yield src.error(f"{net.host_adapter.address} is outside {net.subnet}", loc + ("host_adapter", "address"))
@@ -75,7 +165,7 @@ def _coherence(inv: Inventory, src: Source):
                 yield src.error("only a nat network has a NAT gateway", loc + ("gateway",))
             elif net.gateway not in net.subnet:
                 yield src.error(f"gateway {net.gateway} is outside the subnet {net.subnet}", loc + ("gateway",))
-        elif net.type == "nat":
+        elif net.type == "nat" and (name, "gateway") not in left:
             yield src.error("a nat network needs its NAT device's address (gateway, usually .2)", loc,
                             field=f"networks.{name}.gateway")
         if net.dhcp is not None:
@@ -127,7 +217,7 @@ def _coherence(inv: Inventory, src: Source):
                 statics[ip] = aloc + ("config", "address")
 
 
-def _pool(pool, subnet: IPv4Network, src: Source, loc: tuple):
+def _pool(pool: DhcpPool, subnet: IPv4Network, src: Source, loc: Loc) -> Iterator[InputError]:
     for key in ("start", "end", "server"):
         value = getattr(pool, key)
         if value is not None and value not in subnet:

@@ -123,6 +123,16 @@ class Backend(Strict):
     networking_dir: FilePath | None = None  # Workstation: host networking files (/etc/vmware)
 
 
+def _prefix_required(value: object) -> object:
+    """An address as the user writes it must say its prefix: 10.0.0.101/24, never 10.0.0.101."""
+    if isinstance(value, str) and "/" not in value:
+        if " " in value.strip():
+            raise ValueError(f"{value!r}: write address/prefix (e.g. 10.0.0.101/24), "
+                             "not the ifconfig 'address netmask' form")
+        raise ValueError(f"{value!r} has no prefix length (write it as {value}/24)")
+    return value
+
+
 class AddressConfig(Strict):
     """An interface's addressing as the user writes it: `dhcp: true`, or address/gateway/dns."""
 
@@ -148,12 +158,7 @@ class AddressConfig(Strict):
     @field_validator("address", mode="before")
     @classmethod
     def _needs_prefix(cls, value: object) -> object:
-        if isinstance(value, str) and "/" not in value:
-            if " " in value.strip():
-                raise ValueError(f"{value!r}: write address/prefix (e.g. 10.0.0.101/24), "
-                                 "not the ifconfig 'address netmask' form")
-            raise ValueError(f"{value!r} has no prefix length (write it as {value}/24)")
-        return value
+        return _prefix_required(value)
 
 
 class Adapter(Strict):
@@ -236,7 +241,9 @@ class Inventory(Strict):
 
 # ---- playbooks -------------------------------------------------------------------------------
 
-Result = Literal["reachable", "unreachable"]
+# no_address: the source or the target has no address when the matrix runs (a lab that breaks
+# DHCP on purpose). Such a cell holds when that is what happened (it is then not probed).
+Result = Literal["reachable", "unreachable", "no_address"]
 VmList = Annotated[list[Name], Field(min_length=1)]
 
 
@@ -266,7 +273,10 @@ class ConfigureGuest(Strict):
             raise field_error("vms", "a static address can be given to one VM only")
         return self
 
-    _needs_prefix = field_validator("address", mode="before")(AddressConfig._needs_prefix.__func__)
+    @field_validator("address", mode="before")
+    @classmethod
+    def _needs_prefix(cls, value: object) -> object:
+        return _prefix_required(value)
 
 
 class RestartNetwork(Strict):
@@ -320,6 +330,7 @@ class Step(Strict):
     kind: str
     spec: Strict
     line: int | None = None
+    index: int | None = None  # its place in the playbook's steps (error locations); None: built in code
 
 
 class Playbook(Strict):

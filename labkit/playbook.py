@@ -1,16 +1,23 @@
 """Load a playbook and check it against its inventory before anything runs.
 
 A step is a mapping with exactly one kind key (`set_mode:`, `ping_matrix:`...) and an optional
-`name:`. Every VM, network, interface and matrix endpoint a step names must exist in the inventory;
-the error names the playbook's file, line and field.
+`name:`; names are unique (they key the report's matrices). Every VM, network, interface and
+matrix endpoint a step names must exist in the inventory, a matrix source must be something labkit
+can log into, and static addresses must not collide at any step. Every problem is found in one
+pass and reported in file order, each naming the playbook's file, line and field: whatever
+`labkit check` accepts, `labkit run` can run without tripping over its input.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Any
 
+from labkit.endpoints import EndpointError, EndpointName, EndpointParser, host_adapter_ref
 from labkit.errors import InputError, InputErrors
 from labkit.model import (
     STEP_KINDS,
@@ -23,12 +30,23 @@ from labkit.model import (
     Step,
 )
 from labkit.validation import validate
-from labkit.yamlsrc import Source, load
+from labkit.yamlsrc import Source, dotted, load
 
 PLAYBOOK_KEYS = {"name", "inventory", "description", "steps"}
+SENDERS = "a VM, VM.IFACE, host, host.NET, router or an external's name"
+ADDRESSLESS = ("vm", "vm_iface")  # endpoint kinds whose address is the lab state's: they may have none
 
 
 def load_playbook(path: str | Path) -> tuple[Playbook, Source]:
+    """The playbook alone (no inventory read), or InputErrors with every problem in it."""
+    pb, source, errors = _parse(path)
+    if errors:
+        raise InputErrors(_in_file_order(errors))
+    return pb, source
+
+
+def _parse(path: str | Path) -> tuple[Playbook, Source, list[InputError]]:
+    """The playbook with every step that could be read, and the problems found on the way."""
     source = load(path)
     data = source.data
     if not isinstance(data, dict):
@@ -43,26 +61,60 @@ def load_playbook(path: str | Path) -> tuple[Playbook, Source]:
     inventory = data.get("inventory")
     if inventory is not None and not isinstance(inventory, str):
         errors.append(source.error("inventory is a path (a string)", ("inventory",)))
+        inventory = None
     steps_raw = data.get("steps")
-    steps: list[Step] = []
     if not isinstance(steps_raw, list) or not steps_raw:
         errors.append(source.error("steps must be a non-empty list", ("steps",), field="steps"))
         steps_raw = []
+    names = _step_names(steps_raw, source, errors)
+    steps: list[Step] = []
     for i, raw in enumerate(steps_raw):
         try:
-            steps.append(_step(raw, i, source))
+            steps.append(_step(raw, i, names[i], source))
         except InputErrors as exc:
             errors.extend(exc.errors)
         except InputError as exc:
             errors.append(exc)
-    if errors:
-        raise InputErrors(errors)
     if inventory is not None:
         inventory = os.path.normpath(Path(path).parent / inventory)
-    return Playbook(name=name, path=str(path), inventory=inventory, steps=steps), source
+    pb = Playbook(name=name if isinstance(name, str) else "", path=str(path), inventory=inventory, steps=steps)
+    return pb, source, errors
 
 
-def _step(raw: object, i: int, source: Source) -> Step:
+def _step_names(steps_raw: list[Any], source: Source, errors: list[InputError]) -> list[str]:
+    """Each step's name: the given one (a duplicate is an error naming both lines), else a default
+    `KIND #N` that collides with no other name, given or default."""
+    given: dict[str, int] = {}
+    for i, raw in enumerate(steps_raw):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if name is None:
+            continue
+        if not isinstance(name, str):
+            errors.append(source.error("a step name is a string", ("steps", i, "name")))
+        elif name in given:
+            first = given[name]
+            errors.append(source.error(
+                f"duplicate step name {name!r}: steps[{first}] (line {source.line_of(('steps', first))}) has it "
+                "too; step names are unique in a playbook (the report keys matrices by them)",
+                ("steps", i, "name")))
+        else:
+            given[name] = i
+    used = set(given)
+    names: list[str] = []
+    for i, raw in enumerate(steps_raw):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            kind = next((k for k in raw if k in STEP_KINDS), "step") if isinstance(raw, dict) else "step"
+            base = name = f"{kind} #{i + 1}"
+            n = 2
+            while name in used:
+                name, n = f"{base} ({n})", n + 1
+            used.add(name)
+        names.append(name)
+    return names
+
+
+def _step(raw: object, i: int, name: str, source: Source) -> Step:
     loc = ("steps", i)
     if not isinstance(raw, dict):
         raise source.error(f"a step is a mapping like {{set_mode: {{...}}}}, not {type(raw).__name__}", loc)
@@ -74,24 +126,25 @@ def _step(raw: object, i: int, source: Source) -> Step:
     if len(kinds) != 1:
         raise source.error("a step has exactly one kind key (" + ", ".join(STEP_KINDS) + ")", loc)
     kind = kinds[0]
-    name = raw.get("name", f"{kind} #{i + 1}")
-    if not isinstance(name, str):
-        raise source.error("a step name is a string", loc + ("name",))
     spec = validate(STEP_KINDS[kind], raw[kind] if raw[kind] is not None else {}, source, loc + (kind,))
-    return Step(name=name, kind=kind, spec=spec, line=source.line_of(loc))
+    return Step(name=name, kind=kind, spec=spec, line=source.line_of(loc), index=i)
 
 
 def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
-    """Every name a step uses exists in the inventory; static addresses do not collide."""
+    """Every name a step uses exists in the inventory; matrix sources can send; static addresses
+    do not collide at any step. InputErrors with every problem, in file order."""
+    errors = _problems(pb, source, inv)
+    if errors:
+        raise InputErrors(_in_file_order(errors))
+
+
+def _problems(pb: Playbook, source: Source, inv: Inventory) -> list[InputError]:
     errors: list[InputError] = []
     vms = {vm.name: vm for vm in inv.vms}
-    statics: dict[IPv4Address, str] = {}
-    for vm in inv.vms:
-        for ad in vm.adapters:
-            if ad.config is not None and ad.config.address is not None:
-                statics[ad.config.address.ip] = f"{vm.name} (inventory)"
-    reserved = _infrastructure(inv)
-    for i, step in enumerate(pb.steps):
+    statics = _Statics.of(inv)
+    endpoints = EndpointParser(inv)
+    for n, step in enumerate(pb.steps):
+        i = step.index if step.index is not None else n
         loc = ("steps", i, step.kind)
         spec = step.spec
         for j, name in enumerate(getattr(spec, "vms", []) or []):
@@ -105,28 +158,20 @@ def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
             for name in spec.vms:
                 if name in vms and vms[name].adapter(spec.adapter) is None:
                     errors.append(source.error(f"{name} has no adapter {spec.adapter!r}", loc + ("adapter",)))
-        if hasattr(spec, "interface"):
-            iface = getattr(spec, "interface", None)
-            for name in getattr(spec, "vms", []):
-                if iface and name in vms and iface not in [a.interface for a in vms[name].adapters]:
-                    errors.append(source.error(f"{name} has no interface {iface!r}", loc + ("interface",)))
-        if isinstance(spec, ConfigureGuest) and spec.apply:
-            for j, name in enumerate(spec.vms):
-                if name in vms and vms[name].os == "windows":
-                    errors.append(source.error(
-                        f"{name} is a Windows guest: netsh applies a change at once and labkit cannot arm a "
-                        "revert timer there, so apply: true (safe apply) is not available; drop apply "
-                        "(the change is still made, through the console when the backend has one)",
-                        loc + ("vms", j)))
-        if isinstance(spec, ConfigureGuest) and spec.address is not None:
-            ip = spec.address.ip
-            owner = spec.vms[0]
-            if ip in reserved:
-                errors.append(source.error(f"{ip} is {reserved[ip]}'s address", loc + ("address",)))
-            elif ip in statics and not statics[ip].startswith(owner + " "):
-                errors.append(source.error(f"duplicate static address {ip}: already given to {statics[ip]}",
-                                           loc + ("address",)))
-            statics[ip] = f"{owner} (steps[{i}])"
+        iface = getattr(spec, "interface", None)
+        for name in getattr(spec, "vms", []) if iface else []:
+            if name in vms and iface not in [a.interface for a in vms[name].adapters]:
+                errors.append(source.error(f"{name} has no interface {iface!r}", loc + ("interface",)))
+        if isinstance(spec, ConfigureGuest):
+            if spec.apply:
+                for j, name in enumerate(spec.vms):
+                    if name in vms and vms[name].os == "windows":
+                        errors.append(source.error(
+                            f"{name} is a Windows guest: netsh applies a change at once and labkit cannot arm a "
+                            "revert timer there, so apply: true (safe apply) is not available; drop apply "
+                            "(the change is still made, through the console when the backend has one)",
+                            loc + ("vms", j)))
+            errors.extend(statics.configure(inv, spec, source, loc, i))
         if isinstance(spec, SetHostAdapter):
             net = inv.networks.get(spec.network)
             if net is None or net.host_adapter is None:
@@ -134,9 +179,70 @@ def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
                 errors.append(source.error(f"network {spec.network!r} has no host adapter (networks with one: "
                                            f"{', '.join(with_adapter) or 'none'})", loc + ("network",)))
         if isinstance(spec, PingMatrix):
-            errors.extend(_check_matrix(spec, inv, source, loc))
-    if errors:
-        raise InputErrors(errors)
+            errors.extend(_check_matrix(spec, endpoints, source, loc))
+    return errors
+
+
+@dataclass
+class _Statics:
+    """Who holds which static address, step by step: a VM configured with another address or with
+    DHCP frees its old one, so an address may change hands, but never be held twice at once."""
+
+    reserved: dict[IPv4Address, str]  # the infrastructure's addresses: never a VM's
+    holder: dict[IPv4Address, tuple[str, str, str]] = field(default_factory=dict)  # ip -> (vm, iface, since)
+    held: dict[tuple[str, str], IPv4Address] = field(default_factory=dict)  # (vm, iface) -> ip
+
+    @classmethod
+    def of(cls, inv: Inventory) -> _Statics:
+        out = cls(_infrastructure(inv))
+        where = _inventory_place(inv)
+        for k, vm in enumerate(inv.vms):
+            for j, ad in enumerate(vm.adapters):
+                if ad.config is not None and ad.config.address is not None:
+                    since = where(("vms", k, "adapters", j, "config", "address"))
+                    out._take(ad.config.address.ip, vm.name, ad.interface, since)
+        return out
+
+    def _take(self, ip: IPv4Address, vm: str, iface: str, since: str) -> None:
+        self.holder[ip] = (vm, iface, since)
+        self.held[(vm, iface)] = ip
+
+    def configure(self, inv: Inventory, spec: ConfigureGuest, source: Source, loc: tuple[str | int, ...],
+                  i: int) -> Iterator[InputError]:
+        """Apply one configure_guest step; its problems (the address is someone else's)."""
+        ip = spec.address.ip if spec.address is not None else None
+        if ip is not None and ip in self.reserved:
+            yield source.error(f"{ip} is {self.reserved[ip]}'s address", loc + ("address",))
+            ip = None
+        for name in spec.vms:
+            vm = next((v for v in inv.vms if v.name == name), None)
+            adapter = vm.adapter(spec.interface) if vm is not None else None
+            if adapter is None:
+                continue  # reported as an unknown VM or interface
+            old = self.held.pop((name, adapter.interface), None)
+            if old is not None:
+                del self.holder[old]
+            if ip is None:
+                continue
+            if ip in self.holder:
+                other, other_iface, since = self.holder[ip]
+                who = other if other != name else f"{other}'s {other_iface}"
+                yield source.error(f"duplicate static address {ip}: this step gives it to {name} while {who} "
+                                   f"still has it ({since})", loc + ("address",))
+            else:
+                self._take(ip, name, adapter.interface, f"steps[{i}], line {source.line_of(loc[:2])}")
+
+
+def _inventory_place(inv: Inventory) -> Callable[[tuple[str | int, ...]], str]:
+    """Words for where the inventory sets a value: its file and line when known."""
+    from labkit.inventory import source_of
+
+    doc = source_of(inv)
+
+    def where(loc: tuple[str | int, ...]) -> str:
+        line = doc.line_of(loc) if doc.lines else None
+        return f"{doc.path}:{line}: {dotted(loc)}" if line else f"the inventory's {dotted(loc)}"
+    return where
 
 
 def _infrastructure(inv: Inventory) -> dict[IPv4Address, str]:
@@ -151,63 +257,101 @@ def _infrastructure(inv: Inventory) -> dict[IPv4Address, str]:
     return out
 
 
-def endpoint_problem(ref: str, inv: Inventory) -> str | None:
-    """Why `ref` is not a matrix endpoint of this lab, or None when it is one."""
-    from ipaddress import ip_address
-
-    try:
-        ip_address(ref)
-        return None
-    except ValueError:
-        pass
-    base, _, part = ref.partition(".")
-    vms = {vm.name: vm for vm in inv.vms}
-    if base in vms:
-        if part and part not in [a.interface for a in vms[base].adapters]:
-            return f"{base} has no interface {part!r}"
-        return None
-    if base == "host":
-        if part and (part not in inv.networks or inv.networks[part].host_adapter is None):
-            return f"the host has no adapter on {part!r}"
-        return None
-    if ref == "router" or ref in inv.externals:
-        return None
-    if base in inv.networks and part in ("gateway", "dhcp"):
-        net = inv.networks[base]
-        if (part == "gateway" and net.gateway) or (part == "dhcp" and net.dhcp and net.dhcp.server):
-            return None
-        return f"network {base!r} has no {part}"
-    known = ["host", "router", *vms, *inv.externals]
-    return f"unknown endpoint {ref!r} (known: {', '.join(known)}, or NET.gateway, host.NET, VM.IFACE, an address)"
+def source_problem(name: EndpointName, inv: Inventory) -> str | None:
+    """Why a matrix cannot ping FROM this endpoint (None: it can). labkit runs ping on the source,
+    so a source is something it logs into; VMware's NAT device and DHCP server take no login."""
+    if name.kind == "gateway":
+        return (f"{name.ref!r} is {name.network}'s NAT device: labkit runs ping on the source and nobody can log "
+                f"into VMware's NAT device; a source is {SENDERS} (the NAT device can be a target)")
+    if name.kind == "dhcp":
+        return (f"{name.ref!r} is {name.network}'s DHCP server: labkit runs ping on the source and nobody can "
+                f"log into VMware's DHCP server; a source is {SENDERS} (the DHCP server can be a target)")
+    if name.kind == "address":
+        known = _named_addresses(inv).get(name.address) if name.address is not None else None
+        return (f"{name.ref!r} is an address: labkit runs ping on the source, so a source is something it logs "
+                f"into, {SENDERS}; " + (f"this is {known}'s address: name it {known}" if known
+                                        else "an address can only be a target"))
+    return None
 
 
-def _check_matrix(spec: PingMatrix, inv: Inventory, source: Source, loc: tuple):
+def _named_addresses(inv: Inventory) -> dict[IPv4Address, str]:
+    """Addresses the inventory gives a source name (a VM's only as its static starting address)."""
+    out: dict[IPv4Address, str] = {inv.host.lan_address: "host", inv.lan.router: "router"}
+    for net_name, net in inv.networks.items():
+        if net.host_adapter:
+            out[net.host_adapter.address] = host_adapter_ref(net_name)
+    for ext_name, ext in inv.externals.items():
+        out[ext.address] = ext_name
+    for vm in inv.vms:
+        for ad in vm.adapters:
+            if ad.config is not None and ad.config.address is not None:
+                out.setdefault(ad.config.address.ip, f"{vm.name}.{ad.interface}")
+    return out
+
+
+def _check_matrix(spec: PingMatrix, endpoints: EndpointParser, source: Source,
+                  loc: tuple[str | int, ...]) -> Iterator[InputError]:
+    parsed: dict[str, EndpointName] = {}
     for key in ("sources", "targets"):
         for j, ref in enumerate(getattr(spec, key)):
-            why = endpoint_problem(ref, inv)
+            try:
+                name = parsed[ref] = endpoints.parse(ref)
+            except EndpointError as exc:
+                yield source.error(exc.message, loc + (key, j))
+                continue
+            why = source_problem(name, endpoints.inv) if key == "sources" else None
             if why:
                 yield source.error(why, loc + (key, j))
-    if not isinstance(spec.expect, str):
-        for j, cell in enumerate(spec.expect.cells):
-            if cell.source not in spec.sources:
-                yield source.error(f"{cell.source!r} is not one of this matrix's sources",
-                                   loc + ("expect", "cells", j, "from"))
-            if cell.target not in spec.targets:
-                yield source.error(f"{cell.target!r} is not one of this matrix's targets",
-                                   loc + ("expect", "cells", j, "to"))
+    if isinstance(spec.expect, str):
+        return
+    for j, cell in enumerate(spec.expect.cells):
+        if cell.source not in spec.sources:
+            yield source.error(f"{cell.source!r} is not one of this matrix's sources",
+                               loc + ("expect", "cells", j, "from"))
+        if cell.target not in spec.targets:
+            yield source.error(f"{cell.target!r} is not one of this matrix's targets",
+                               loc + ("expect", "cells", j, "to"))
+        ends = [parsed.get(cell.source), parsed.get(cell.target)]
+        if cell.result == "no_address" and all(e is not None and e.kind not in ADDRESSLESS for e in ends):
+            yield source.error(f"no_address can never hold for {cell.source} -> {cell.target}: the inventory fixes "
+                               "both addresses (only a VM or VM.IFACE can be without one)",
+                               loc + ("expect", "cells", j, "result"))
 
 
-def load_checked(path: str | Path, inventory: str | Path | None = None) -> tuple[Playbook, Inventory]:
-    """Load a playbook and its inventory (the playbook's default unless given) and cross-check them."""
+def _in_file_order(errors: list[InputError]) -> list[InputError]:
+    """The playbook's own errors by line (stable: one line's keep their order), then the others."""
+    return sorted(errors, key=lambda e: (e.line is None, e.line or 0))
+
+
+def load_checked(path: str | Path, inventory: str | Path | None = None,
+                 complete: Callable[[Inventory], Inventory] | None = None) -> tuple[Playbook, Inventory]:
+    """Load a playbook and its inventory (the playbook's default unless given) and cross-check them,
+    reporting every problem of both at once (the playbook's first, in file order).
+
+    `complete` (labkit run: `labkit.backends.complete_inventory`) fills in what the backend settles
+    when the lab is opened before the steps are checked, so that `nat.gateway` may name a NAT device
+    the inventory leaves to the host. Without it nothing but the two files is read."""
     from labkit.inventory import load_inventory
 
-    pb, source = load_playbook(path)
+    pb, source, errors = _parse(path)
+    errors = _in_file_order(errors)
     inv_path = inventory or pb.inventory
     if inv_path is None:
-        raise source.error("no inventory: set inventory: in the playbook (or give -i to labkit run)",
-                           (), "inventory")
+        if source.data.get("inventory") is None:  # else it is not a string, and that is reported
+            errors.append(source.error("no inventory: set inventory: in the playbook (or give -i to labkit run)",
+                                       ("inventory",), "inventory"))
+        raise InputErrors(_in_file_order(errors))
     if inventory is None and not Path(inv_path).is_file():
-        raise source.error(f"no such file {source.data['inventory']!r} (looked for {inv_path})", ("inventory",))
-    inv = load_inventory(inv_path)
-    check_against(pb, source, inv)
+        errors.append(source.error(f"no such file {source.data['inventory']!r} (looked for {inv_path})",
+                                   ("inventory",)))
+        raise InputErrors(_in_file_order(errors))
+    try:
+        inv = load_inventory(inv_path)
+        if complete is not None:
+            inv = complete(inv)
+    except InputError as exc:
+        raise InputErrors(errors + (exc.errors if isinstance(exc, InputErrors) else [exc])) from None
+    errors = _in_file_order(errors + _problems(pb, source, inv))
+    if errors:
+        raise InputErrors(errors)
     return pb, inv

@@ -3,6 +3,8 @@
 Kept as plain data so reports (terminal, JSON, JUnit) and the exit status are computed from one
 place. `error` is a verdict of its own: a cell whose probe could not run is never counted as
 unreachable, because "I could not ask" and "no reply" mean different things to a lab trainer.
+`no_address` is one too, seen only where a playbook expects it: the cell's source or target had no
+address when the matrix ran (a lab that breaks DHCP on purpose), so nothing was probed.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Verdict = Literal["reachable", "unreachable", "error"]
-Expectation = Literal["reachable", "unreachable"]
+Verdict = Literal["reachable", "unreachable", "error", "no_address"]
+Expectation = Literal["reachable", "unreachable", "no_address"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class Cell:
     def ok(self) -> bool:
         """A cell holds when nothing was expected of it, or when what was seen is what was expected."""
         if self.expected is None:
-            return self.observed.verdict != "error"
+            return self.observed.verdict in ("reachable", "unreachable")
         return self.observed.verdict == self.expected
 
 

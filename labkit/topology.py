@@ -1,6 +1,6 @@
 """From a LabState to the wires: nodes with interfaces on segments, routes, forwarders and NATs.
 
-This is VMware Workstation's networking spelled out (../shared/DOMAIN.md §1-2): one segment per
+This is VMware Workstation's networking spelled out (docs/model.md): one segment per
 VMnet, the physical LAN that bridged adapters join, the host with its virtual adapters, one NAT
 device per NAT network whose traffic leaves through the host's stack (so it survives the host's
 VMnet8 adapter being disabled), the LAN router that masquerades to the internet, and the named
@@ -10,8 +10,9 @@ external targets out there. predict.py walks packets across it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from labkit.endpoints import EndpointParser, dhcp_ref, gateway_ref
 from labkit.inventory import network_subnet
 from labkit.state import LabState
 
@@ -67,6 +68,8 @@ class Topology:
         self.absent_routes: list = []  # (subnet, why) the host would reach through a disabled adapter
         self.absent: dict[IPv4Address, str] = {}  # addresses that would answer but do not, and why
         self._build()
+        self.endpoints = EndpointParser(state.inventory,
+                                        {name: [i.name for i in vm.ifaces] for name, vm in state.vms.items()})
 
     def segment_of(self, network: str) -> str:
         return LAN if self.state.inventory.networks[network].type == "bridged" else network
@@ -101,10 +104,10 @@ class Topology:
                     self.absent[net.host_adapter.address] = why
                     self.absent_routes.append((net.subnet, why))
             if net.type == "nat" and net.gateway is not None:
-                self.add(Node(f"{name}.gateway", "natdev",
+                self.add(Node(gateway_ref(name), "natdev",
                               ifaces=[Iface(name, name, IPv4Interface(f"{net.gateway}/{plen}"))]))
             if net.dhcp is not None and net.dhcp.server is not None:
-                self.add(Node(f"{name}.dhcp", "dhcp",
+                self.add(Node(dhcp_ref(name), "dhcp",
                               ifaces=[Iface(name, name, IPv4Interface(f"{net.dhcp.server}/{plen}"))]))
         self.add(host)
         self.add(router)
@@ -133,39 +136,21 @@ class Topology:
     # ---- names in playbooks -> endpoints ----------------------------------------------------
 
     def resolve(self, ref: str) -> Endpoint:
-        """`vm`, `vm.eth1`, `host`, `host.nat`, `router`, `nat.gateway`, `nat.dhcp`, an external, an IPv4."""
-        inv = self.state.inventory
-        if ref[:1].isdigit():
-            try:
-                ip = ip_address(ref)
-            except ValueError:
-                ip = None
-            if ip is not None:
-                holders = self.by_ip.get(ip, [])
-                return Endpoint(ref, holders[0].name if holders else ref, ip)
-        base, _, part = ref.partition(".")
-        if base in self.state.vms:
-            vm = self.state.vms[base]
-            node = self.nodes[base]
-            if part:
-                vm.iface(part)  # KeyError for an unknown interface
-                found = [i for i in node.ifaces if i.name == part]
-            else:
-                found = node.ifaces
+        """The node and address a matrix endpoint name stands for (grammar: labkit/endpoints.py).
+
+        EndpointError when the lab has no such endpoint. A VM's address is its state's: the first
+        addressed interface (or the one named), else none, with why.
+        """
+        name = self.endpoints.parse(ref)
+        if name.kind == "address":
+            assert name.address is not None
+            holders = self.by_ip.get(name.address, [])
+            return Endpoint(ref, holders[0].name if holders else ref, name.address)
+        if name.vm is not None:
+            node = self.nodes[name.vm]
+            found = [i for i in node.ifaces if name.interface is None or i.name == name.interface]
             if found:
-                return Endpoint(ref, base, found[0].ip)
-            return Endpoint(ref, base, None, "; ".join(node.notes) or f"{ref} has no address")
-        if base == "host":
-            if not part:
-                return Endpoint(ref, "host", inv.host.lan_address)
-            net = inv.networks.get(part)
-            if net is None or net.host_adapter is None:
-                raise KeyError(f"the host has no adapter on {part!r}")
-            return Endpoint(ref, "host", net.host_adapter.address)
-        if ref == "router":
-            return Endpoint(ref, "router", inv.lan.router)
-        if ref in inv.externals:
-            return Endpoint(ref, ref, inv.externals[ref].address)
-        if ref in self.nodes:
-            return Endpoint(ref, ref, self.nodes[ref].ifaces[0].ip)
-        raise KeyError(f"unknown matrix endpoint {ref!r}")
+                return Endpoint(ref, name.vm, found[0].ip)
+            return Endpoint(ref, name.vm, None, "; ".join(node.notes) or f"{ref} has no address")
+        assert name.node is not None
+        return Endpoint(ref, name.node, name.address)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+from tests.conftest import REPO
 from tests.e2e.test_playbooks import labkit
 
 INV = "inventory/seed-lab.yml"
@@ -49,6 +52,32 @@ def test_matrix_command_probes_now(tmp_path):
     assert 'failures="0"' in out.read_text()
 
 
+def test_matrix_names_every_bad_endpoint_under_its_option():
+    proc = labkit("matrix", "-i", INV, "--sources", "host,win7.", "--targets", "nosuch,hostonly.gateway")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: --sources: malformed endpoint 'win7.': a name, or NAME.PART with both sides given "
+        "(NET.gateway, host.NET, VM.IFACE, an address)",
+        "error: --targets: unknown endpoint 'nosuch' (known: host, router, centos, win7, nat2, internet, "
+        "or NET.gateway, host.NET, VM.IFACE, an address)",
+        "error: --targets: network 'hostonly' has no gateway",
+    ]
+
+
+def test_endpoints_may_name_what_the_backend_settles(tmp_path):
+    """inventory/workstation.yml leaves the NAT network's host adapter and NAT device to the host's
+    files: `matrix` and `run` check endpoints against the inventory as the lab is opened with it."""
+    ws = "inventory/workstation.yml"
+    proc = labkit("matrix", "-i", ws, "--backend", "sim", "--sources", "host", "--targets", "host.nat,nat.gateway")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pb = tmp_path / "pb.yml"
+    pb.write_text("name: nat endpoints\nsteps:\n  - ping_matrix: {sources: [host, win7], targets: [host.nat, "
+                  "nat.gateway], expect: model}\n")
+    proc = labkit("run", str(pb), "-i", ws, "--backend", "sim")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 cells, 0 failed" in proc.stdout
+
+
 def test_set_mode_reports_changed_and_validates():
     proc = labkit("set-mode", "-i", INV, "centos", "bridged", "--adapter", "eth0")
     assert proc.returncode == 0 and "centos eth0 -> bridged (changed)" in proc.stdout
@@ -63,3 +92,39 @@ def test_no_colour_when_not_a_terminal():
     proc = labkit("run", "playbooks/seed-bridged.yml")
     assert proc.returncode == 0
     assert "\x1b[" not in proc.stdout
+
+
+def test_set_mode_reads_the_adapter_back(monkeypatch):
+    """set-mode runs the set_mode step: a hypervisor that says yes but leaves the adapter where it was
+    is caught by the read-back, and the command exits 1 naming the VM."""
+    from typer.testing import CliRunner
+
+    import labkit.backends
+    from labkit.cli import app
+    from tests.conftest import REPO
+
+    real_open = labkit.backends.open_lab
+
+    def open_lying_lab(inv, backend=None):
+        lab = real_open(inv, backend)
+        monkeypatch.setattr(lab.hypervisor, "set_adapter_network", lambda vm, adapter, network: True)
+        return lab
+
+    monkeypatch.setattr(labkit.backends, "open_lab", open_lying_lab)
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, ["set-mode", "-i", INV, "centos", "bridged"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "error: centos: eth0 is on 'nat' after the change, not 'bridged'\n"
+    assert result.stdout == ""
+
+
+def test_run_on_a_netns_lab_that_is_not_up_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    """No traceback: the lab is not there, which is a usage problem, and the message names the fix."""
+    monkeypatch.setenv("LABKIT_STATE", str(tmp_path / "no-labs-here"))
+    proc = subprocess.run([sys.executable, "-m", "labkit.cli", "run", "playbooks/seed-nat.yml",
+                           "-i", "inventory/seed-netns.yml", "--backend", "netns"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not up" in lines[0] and "labkit lab up -i" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout

@@ -1,17 +1,24 @@
 """The backends, one package each, picked by name and imported only when used.
 
 `labkit check` on a simulated lab must not import pyvmomi or httpx, so the registry names each
-backend by the dotted path of its `open_lab` and imports it on first use (as pytest-testinfra
-does). Every backend returns a `labkit.protocols.Lab`; `complete_inventory` lets a backend fill
-in facts the inventory left out (Workstation reads the host's VMnet settings) when a lab is
-opened, never while a file is only being checked.
+backend by its package, whose __init__ imports nothing heavy, and imports it on first use (as
+pytest-testinfra does). Every backend returns a `labkit.protocols.Lab` from `open_lab`.
+
+A backend package may also fill in facts an inventory leaves to the real lab (Workstation reads
+the host's VMnet settings; labkit.inventory.deferred_facts says which). That is I/O, so it never
+happens while a file is loaded or checked: the package offers
+`complete_inventory(inventory, *, file, error) -> Inventory`, which `open_lab` runs first, and
+which `complete_inventory` here runs for commands that use the facts without opening a lab
+(`labkit predict`).
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 from labkit.errors import InputError
+from labkit.inventory import checked_complete, source_of
 from labkit.model import Inventory
 from labkit.protocols import Lab
 
@@ -23,7 +30,7 @@ BACKENDS = {
 }
 
 
-def backend_module(name: str):
+def backend_module(name: str) -> ModuleType:
     target = BACKENDS.get(name)
     if target is None:
         known = ", ".join(sorted(BACKENDS))
@@ -32,7 +39,24 @@ def backend_module(name: str):
     return importlib.import_module(target)
 
 
+def complete_inventory(inventory: Inventory) -> Inventory:
+    """`inventory` with what its backend fills in from the real lab (a Workstation host's VMnets:
+    its networking files, or vmrest), then held to every coherence rule, the ones that needed
+    those facts included.
+
+    Does I/O: run it when a lab is opened, never to check a file. The backend is the inventory's
+    own (its host is the one the facts describe), whichever backend then runs the lab. Raises
+    InputError naming the inventory's file, line and field, or a host file's line. Running it on
+    an inventory it already completed changes nothing."""
+    hook = getattr(backend_module(inventory.backend.type), "complete_inventory", None)
+    if hook is not None:
+        source = source_of(inventory)
+        inventory = hook(inventory, file=source.path, error=source.error)
+    return checked_complete(inventory)
+
+
 def open_lab(inventory: Inventory, backend: str | None = None) -> Lab:
-    """Open `inventory` on `backend` (default: the inventory's own backend.type)."""
+    """Open `inventory` on `backend` (default: the inventory's own backend.type), completed first."""
+    inventory = complete_inventory(inventory)
     lab: Lab = backend_module(backend or inventory.backend.type).open_lab(inventory)
     return lab

@@ -3,7 +3,9 @@
 One transport per source, all of a source's targets in one fping run when the guest has fping
 (else one ping per target), sources in parallel with a bound. The verdict comes from the parsed
 output, never from the exit status alone, and a probe that could not run is an `error` with its
-reason, never `unreachable`. Expectations come from the playbook's cells or from the model.
+reason, never `unreachable`. Expectations come from the playbook's cells or from the model. A cell
+a playbook expects to be `no_address` is settled without a probe when its source or target has no
+address (the source is not even asked: a VM without an address is often one labkit cannot reach).
 """
 
 from __future__ import annotations
@@ -121,15 +123,24 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
     topo = Topology(state)
     predictor = Predictor(topo)
     targets = [topo.resolve(ref) for ref in spec.targets]
-    sources = {ref: topo.resolve(ref).node for ref in spec.sources}
+    ends = {ref: topo.resolve(ref) for ref in spec.sources}
+    sources = {ref: end.node for ref, end in ends.items()}
     explicit: dict[tuple[str, str], Expectation] = {}
     use_model = spec.expect == "model"
     if not isinstance(spec.expect, str):
         explicit = {(c.source, c.target): c.result for c in spec.expect.cells}
         use_model = spec.expect.model
+    # cells expected to have no address, where one side indeed has none: settled without a probe
+    by_ref = {t.ref: t for t in targets}
+    settled: dict[tuple[str, str], Observation] = {}
+    for (src, tgt), want in explicit.items():
+        obs = _no_address(ends[src], by_ref[tgt]) if want == "no_address" and src in ends and tgt in by_ref else None
+        if obs is not None:
+            settled[(src, tgt)] = obs
 
     def work(ref: str) -> tuple[str, dict[str, Observation]]:
-        probes = [t for t in targets if t.ref != ref]
+        skip = {tgt for src, tgt in settled if src == ref}
+        probes = [t for t in targets if t.ref != ref and t.ref not in skip]
         result = probe_source(lab, sources[ref], probes, spec)
         if on_source_done:
             on_source_done(ref)
@@ -151,9 +162,20 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
                 why = verdict.reason
                 if expected is None:
                     expected = verdict.expectation
-            cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected,
-                              observed[src][t.ref], why))
+            if settled and (src, t.ref) in settled:
+                obs = settled[(src, t.ref)]
+            else:
+                obs = observed[src][t.ref]
+            cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected, obs, why))
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
+
+
+def _no_address(source: Endpoint, target: Endpoint) -> Observation | None:
+    """A `no_address` observation when the source or the target has no address now, else None."""
+    for end, side in ((source, "source"), (target, "target")):
+        if end.address is None:
+            return Observation("no_address", reason=f"{side} has no address: {end.why_none or end.ref}")
+    return None
 
 
 def predicted_matrix(topo: Topology, step: str, sources: list[str], targets: list[str]) -> MatrixResult:

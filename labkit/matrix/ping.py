@@ -24,11 +24,11 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import jc
 
-OsFamily = Literal["linux", "busybox", "windows"]
+from labkit.model import OsFamily
+
 OS_FAMILIES: tuple[OsFamily, ...] = ("linux", "busybox", "windows")
 
 

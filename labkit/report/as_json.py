@@ -15,8 +15,18 @@ from typing import Any
 from labkit.results import Cell, RunResult
 
 SCHEMA = "labkit-report/1"
+# /2 adds one value to a cell's `expected` and `observed`: "no_address". A report says /2 only when
+# a cell uses it, so every report that /1 readers can read still says /1 (docs/report-json.md).
+SCHEMA_NO_ADDRESS = "labkit-report/2"
 
 
+def schema_of(run: RunResult) -> str:
+    """The oldest schema the report satisfies."""
+    for m in run.matrices:
+        for c in m.cells:
+            if c.expected == "no_address" or c.observed.verdict == "no_address":
+                return SCHEMA_NO_ADDRESS
+    return SCHEMA
 
 def _cell_json(cell: Cell) -> dict[str, Any]:
     obs = cell.observed
@@ -58,7 +68,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         for m in run.matrices
     ]
     return {
-        "schema": SCHEMA,
+        "schema": schema_of(run),
         "playbook": run.playbook,
         "backend": run.backend,
         "ok": run.ok,

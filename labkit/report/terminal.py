@@ -16,8 +16,8 @@ from labkit.report.as_junit import cell_message
 from labkit.results import Cell, MatrixResult, RunResult
 
 
-_WORD = {"reachable": "● reach", "unreachable": "○ unreach", "error": "! error"}
-_SHORT = {"reachable": "reach", "unreachable": "unreach"}
+_WORD = {"reachable": "● reach", "unreachable": "○ unreach", "error": "! error", "no_address": "∅ no addr"}
+_SHORT = {"reachable": "reach", "unreachable": "unreach", "no_address": "no addr"}
 
 
 def make_console(file: IO[str] | None = None) -> Console:

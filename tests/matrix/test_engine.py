@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from labkit.backends import open_lab
 from labkit.inventory import load_inventory
-from labkit.matrix.engine import probe_source
+from labkit.matrix.engine import probe_source, run_matrix
 from labkit.model import PingMatrix
 from labkit.protocols import CommandResult, GuestTransport
+from labkit.results import Observation
 from labkit.topology import Topology
 from labkit.observe import observe
 from tests.conftest import REPO
@@ -51,3 +52,56 @@ def test_via_names_the_channel_that_carried_the_probe():
     cells = probe_source(OneTransport(), "centos", targets, spec)  # type: ignore[arg-type]
     assert {o.via for o in cells.values()} == {"console"}, cells
     assert all(o.verdict == "reachable" for o in cells.values()), cells
+
+
+class Counting:
+    """The simulated lab, counting which nodes a probe was run on."""
+
+    def __init__(self, lab) -> None:
+        self.lab = lab
+        self.asked: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.lab, name)
+
+    def transport(self, node):
+        self.asked.append(node)
+        return self.lab.transport(node)
+
+
+def _without_address(lab, vm: str, note: str):
+    state = observe(lab).copy()
+    iface = state.vms[vm].ifaces[0]
+    iface.address, iface.gateway, iface.note = None, None, note
+    return state
+
+
+def test_no_address_cells_are_settled_without_asking_the_source():
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    state = _without_address(lab, "centos", "no DHCP server answered")
+    spec = PingMatrix.model_validate({
+        "sources": ["centos", "host"], "targets": ["centos", "host", "router"],
+        "expect": {"model": True, "cells": [
+            {"from": "centos", "to": "host", "result": "no_address"},
+            {"from": "centos", "to": "router", "result": "no_address"},
+            {"from": "host", "to": "centos", "result": "no_address"},
+            {"from": "host", "to": "router", "result": "no_address"}]}})
+    counting = Counting(lab)
+    m = run_matrix(counting, "m", spec, state)  # type: ignore[arg-type]
+    assert "centos" not in counting.asked  # every centos cell was settled: nobody tried to reach it
+    held = [(c.source, c.target) for c in m.cells if c.ok]
+    assert held == [("centos", "host"), ("centos", "router"), ("host", "centos")]
+    assert m.cell("host", "centos").observed == Observation(
+        "no_address", reason="target has no address: no DHCP server answered")
+    assert m.cell("centos", "host").observed.reason == "source has no address: no DHCP server answered"
+    router = m.cell("host", "router")  # both ends have an address: probed, and the expectation fails
+    assert (router.observed.verdict, router.ok) == ("reachable", False)
+
+
+def test_without_a_no_address_expectation_nothing_changes():
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    state = _without_address(lab, "centos", "no DHCP server answered")
+    spec = PingMatrix(sources=["host"], targets=["centos"], expect="model")
+    cell = run_matrix(lab, "m", spec, state).cell("host", "centos")
+    assert (cell.expected, cell.observed.verdict, cell.ok) == ("unreachable", "error", False)
+    assert cell.observed.reason == "no address: no DHCP server answered"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from labkit.report.as_json import SCHEMA, to_json, write_json
+from labkit.report.as_json import SCHEMA, SCHEMA_NO_ADDRESS, to_json, write_json
 from labkit.report.as_junit import to_junit, write_junit
 from labkit.report.terminal import make_console, render_run
 from labkit.results import (
@@ -187,3 +187,43 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path: Path) -> None:
     write_json(make_run(), out)
     assert out.read_text(encoding="utf-8").endswith("}\n")
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+# --- no_address -------------------------------------------------------------------------------
+
+
+def no_address_run() -> RunResult:
+    none = Observation("no_address", reason="source has no address: no DHCP server answered")
+    cells = [
+        Cell("a", "b", "10.0.0.2", "no_address", none),  # held
+        Cell("b", "a", "10.0.0.1", "no_address", reach()),  # a had an address after all
+        Cell("a", "c", None, "unreachable", Observation("error", reason="no address: a has none")),
+    ]
+    matrix = MatrixResult("broken dhcp", ["a", "b"], ["a", "b", "c"], cells)
+    return RunResult("lab1", "sim", [StepResult("broken dhcp", "ping_matrix", matrix=matrix)])
+
+
+def test_json_says_schema_2_only_when_a_cell_uses_no_address() -> None:
+    data = to_json(no_address_run())
+    assert data["schema"] == SCHEMA_NO_ADDRESS == "labkit-report/2"
+    held, wrong, error = data["matrices"][0]["cells"]
+    assert (held["expected"], held["observed"], held["ok"]) == ("no_address", "no_address", True)
+    assert held["reason"] == "source has no address: no DHCP server answered"
+    assert (wrong["expected"], wrong["observed"], wrong["ok"]) == ("no_address", "reachable", False)
+    assert data["summary"] == {"cells": 3, "failed_cells": 2, "failed_steps": 1}
+    assert to_json(make_run())["schema"] == SCHEMA == "labkit-report/1"
+
+
+def test_junit_passes_a_held_no_address_cell() -> None:
+    root = ET.fromstring(to_junit(no_address_run()).encode())
+    by_name = {c.get("name"): c for c in root.findall("testsuite/testcase")}
+    assert len(by_name["a -> b"]) == 0
+    assert by_name["b -> a"].find("failure").get("message") == "expected no_address, observed reachable"
+    assert by_name["a -> c"].find("error") is not None
+
+
+def test_terminal_shows_no_address() -> None:
+    text = plain_output(no_address_run())
+    assert "∅ no addr" in text and "● reach (want no addr)" in text
+    assert "✗ b -> a (10.0.0.1): expected no_address, observed reachable" in text
+    assert "a -> b" not in text  # a held cell is not listed as failing

@@ -1,14 +1,36 @@
 """VMware Workstation: vmrest (its REST API, vmrest.py), .vmx files (vmx.py, vmxedit.py) and the
-host's own networking files (hostfiles.py, hostnet.py); lab.py puts them behind the Lab protocol.
-httpx is imported only here.
+host's own networking files (hostfiles.py). hostnet.py merges the host's VMnet facts (facts.py)
+into an inventory when a lab is opened (`complete_inventory`, below); lab.py puts the rest behind
+the Lab protocol, with one hypervisor class per way of working (vmrest_hypervisor.py,
+vmx_hypervisor.py).
+
+labkit.backends imports this module to find the backend's hooks (open_lab, complete_inventory),
+so it imports nothing heavy: httpx is imported only where vmrest is really used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from labkit.errors import InputError
 from labkit.model import Inventory
+from labkit.protocols import Lab
 
 
-def open_lab(inventory: Inventory):
+def open_lab(inventory: Inventory) -> Lab:
     from labkit.backends.workstation.lab import WorkstationLab
 
     return WorkstationLab(inventory)
+
+
+def complete_inventory(inventory: Inventory, *, file: str | None = None,
+                       error: Callable[..., InputError] | None = None) -> Inventory:
+    """`inventory` fed with the host's VMnet facts: its networking files (backend.networking_dir, a
+    relative one from `file`, else /etc/vmware), else vmrest's /vmnet when a subnet is missing.
+    `error(message, loc, field=None)` places a contradiction in the inventory (Source.error)."""
+    from labkit.backends.workstation.hostnet import host_facts_applied
+
+    if error is None:
+        return host_facts_applied(inventory, file)
+    return host_facts_applied(inventory, file, error)
+

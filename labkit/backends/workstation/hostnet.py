@@ -1,61 +1,23 @@
-"""What a Workstation host says about its virtual networks, in one shape for every source.
+"""Feed a Workstation inventory with what the host says about its VMnets, when a lab is opened.
 
-The host's networking files (/etc/vmware/networking, vmnetN/nat.conf, vmnetN/dhcpd.conf) and
-vmrest's /vmnets both describe the same VMnets; both are turned into `VnetFacts` so the lab model
-is fed the host's real subnets, DHCP pools and NAT settings whichever source was readable.
+The host's networking files (/etc/vmware/networking, vmnetN/nat.conf, vmnetN/dhcpd.conf, read by
+hostfiles.py) and vmrest's /vmnets (vmrest.py) both become `facts.VnetFacts`; here they fill the
+subnets, host adapters, NAT devices and DHCP pools an inventory leaves out, and every fact it
+states is compared with them. This is I/O (files, maybe HTTP), so it runs only when a lab is
+opened (the package's `complete_inventory`, run by labkit.backends.open_lab); the loader lets
+those facts be missing until then (labkit.inventory.deferred_facts, the format's rule).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv4Network
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
-from labkit.errors import InputError, InputErrors
+from labkit.backends.workstation.facts import VnetFacts
+from labkit.errors import InputError, InputErrors, LabkitError
 from labkit.model import DhcpPool, HostAdapter, Inventory, Network
-
-VnetType = Literal["nat", "hostonly", "bridged", "custom"]
-
-
-@dataclass(frozen=True, slots=True)
-class PortForward:
-    """An [incomingtcp]/[incomingudp] rule of a NAT network: host port -> guest address:port."""
-
-    protocol: Literal["tcp", "udp"]
-    host_port: int
-    guest: IPv4Address
-    guest_port: int
-    description: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DhcpRange:
-    start: IPv4Address
-    end: IPv4Address
-    server: IPv4Address | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VnetFacts:
-    """One VMnet as the host has it; None: the source did not say."""
-
-    name: str  # "vmnet8" (lower case, as the files and vmrest spell it)
-    type: VnetType
-    subnet: IPv4Network | None = None
-    host_address: IPv4Address | None = None  # the host's virtual adapter on this VMnet
-    host_adapter_enabled: bool | None = None
-    gateway: IPv4Address | None = None  # the NAT device (nat networks)
-    dhcp: DhcpRange | None = None
-    port_forwards: tuple[PortForward, ...] = field(default_factory=tuple)
-    # fields that are Workstation's defaults, not read from the host (vmrest does not report them):
-    # they fill what the inventory leaves out but never contradict what it says
-    assumed: frozenset[str] = frozenset()
-
-
-# ---- feeding the lab model ---------------------------------------------------------------------
 
 DEFAULT_NETWORKING_DIR = Path("/etc/vmware")  # Linux Workstation; read only when it holds `networking`
 
@@ -123,7 +85,10 @@ def _merge(net: Network, fact: VnetFacts) -> tuple[Network, list[tuple[tuple, st
             problems.append((("subnet",), f"{net.subnet}, but {where} has the subnet {fact.subnet}"))
     if fact.assumed:  # keep only what the host really reported, where the inventory speaks
         kept = {"host_address": net.host_adapter, "gateway": net.gateway, "dhcp": net.dhcp}
-        fact = replace(fact, **{k: None for k in fact.assumed if kept.get(k) is not None})
+        drop = {k for k in fact.assumed if kept.get(k) is not None}
+        fact = replace(fact, host_address=None if "host_address" in drop else fact.host_address,
+                       gateway=None if "gateway" in drop else fact.gateway,
+                       dhcp=None if "dhcp" in drop else fact.dhcp)
     if fact.host_address is not None:
         enabled = fact.host_adapter_enabled is not False
         if net.host_adapter is None:
@@ -151,7 +116,9 @@ def _merge(net: Network, fact: VnetFacts) -> tuple[Network, list[tuple[tuple, st
 
 
 def host_facts_applied(inv: Inventory, inventory_file: str | None, error: ErrorAt = _plain_error) -> Inventory:
-    """For a Workstation inventory: `inv` fed with the host's networking files, when they are there."""
+    """For a Workstation inventory: `inv` fed with the host's networking files when they are there,
+    else with vmrest's /vmnet when a subnet is missing. `inventory_file` anchors a relative
+    networking_dir; `error` places a problem in the inventory (file, line, field)."""
     if inv.backend.type != "workstation":
         return inv
     folder, named = networking_dir(inv, inventory_file)
@@ -167,12 +134,11 @@ def host_facts_applied(inv: Inventory, inventory_file: str | None, error: ErrorA
 
 def _vmrest_facts_applied(inv: Inventory, error: ErrorAt) -> Inventory:
     """No networking files here (vmrest on another machine, or Windows): ask vmrest's /vmnet, but
-    only when a network really lacks its subnet, so a complete inventory loads without a network call."""
+    only when a network really lacks its subnet, so a complete inventory opens without a network call."""
     lacking = [name for name, net in inv.networks.items() if net.type != "bridged" and net.subnet is None]
     if not lacking or inv.backend.user is None or inv.backend.password_env is None:
         return inv
-    from labkit.errors import LabkitError
-    from labkit.backends.workstation.vmrest import VmrestClient
+    from labkit.backends.workstation.vmrest import VmrestClient  # httpx: only when vmrest is asked
 
     try:
         client = VmrestClient.from_backend(inv.backend)

@@ -30,14 +30,14 @@ import httpx
 from labkit.errors import BackendError, InputError
 from labkit.protocols import GuestNic
 from labkit.model import Backend
-from labkit.backends.workstation.hostnet import DhcpRange, VnetFacts
+from labkit.backends.workstation.facts import DhcpRange, VnetFacts, VnetType
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.vmware.vmw.rest-v1+json"
 DEFAULT_PORT = 8697
 NIC_TYPES = ("bridged", "nat", "hostonly", "custom")
-_VNET_TYPES = {"hostOnly": "hostonly", "nat": "nat", "bridged": "bridged"}
+_VNET_TYPES: dict[str, VnetType] = {"hostOnly": "hostonly", "nat": "nat", "bridged": "bridged"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +221,8 @@ class VmrestClient:
     def mac_to_ip(self, vmnet: str) -> dict[str, IPv4Address]:
         """DHCP reservations on a VMnet (mac -> address)."""
         body = self._call("GET", f"/vmnet/{_seg(vmnet)}/mactoip", what=f"read the MAC-to-IP settings of {vmnet}")
-        return {_mac(m["mac"]): IPv4Address(m["ip"]) for m in body.get("mactoips") or [] if _is_v4(m.get("ip"))}
+        return {str(m["mac"]).lower(): IPv4Address(m["ip"]) for m in body.get("mactoips") or []
+                if m.get("mac") and _is_v4(m.get("ip"))}
 
     # ---- transport and errors -------------------------------------------------------------------
 
@@ -288,7 +289,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _is_cert_error(exc: Exception) -> bool:
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
             return True
@@ -318,7 +319,7 @@ def _nic(n: dict) -> Nic:
 
 
 def _vnet(n: dict) -> VnetFacts:
-    kind = _VNET_TYPES.get(n.get("type"), "custom")
+    kind: VnetType = _VNET_TYPES.get(str(n.get("type")), "custom")
     try:
         subnet = IPv4Network(f"{n['subnet']}/{n['mask']}", strict=False)
     except (KeyError, ValueError):
@@ -329,7 +330,7 @@ def _vnet(n: dict) -> VnetFacts:
         dhcp = DhcpRange(base + 128, subnet.broadcast_address - 1, server=subnet.broadcast_address - 1)
     if kind == "bridged" or subnet is None:
         return VnetFacts(name=str(n["name"]).lower(), type=kind)
-    # Workstation's fixed layout (DOMAIN.md): the host's adapter is N.1, the NAT device N.2
+    # Workstation's fixed layout (docs/model.md): the host's adapter is N.1, the NAT device N.2
     base = subnet.network_address
     return VnetFacts(name=str(n["name"]).lower(), type=kind, subnet=subnet, host_address=base + 1,
                      gateway=base + 2 if kind == "nat" else None, dhcp=dhcp,

@@ -111,6 +111,7 @@ class VmxFile:
             if line.value == value:
                 continue
             m = line.match
+            assert m is not None  # a line with a key was matched when parsed
             line.text = f'{m.group("lead")}{m.group("key")}{m.group("eq")}"{escape(value)}"{m.group("tail")}'
             line.value = value
             line.match = _LINE.match(line.text)
@@ -194,6 +195,6 @@ def set_adapter(vmx: VmxFile, index: int, connection_type: str, vnet: str | None
     if now["connection_type"] == connection_type and now["vnet"] == vnet_name(vnet):
         return False
     vmx.set(f"ethernet{index}.connectionType", connection_type)
-    if connection_type == "custom":
+    if connection_type == "custom" and vnet is not None:  # checked above: custom has its VMnet
         vmx.set(f"ethernet{index}.vnet", vnet)
     return True

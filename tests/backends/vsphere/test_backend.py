@@ -224,7 +224,11 @@ def test_guest_address_by_mac_from_guest_net(vcsim, probe, password_env):
         assert lab.guest_address("vm", "eth0") is None
         probe.set_guest_ip(31, "10.20.0.31")
         nics = lab.hypervisor.guest_nics("vm")
-        assert [(n.mac, [str(a) for a in n.addresses]) for n in nics] == [("00:50:56:00:00:1f", ["10.20.0.31/32"])]
+        # vcsim reports the bare address (no ipConfig): its prefix is that of the inventory network it is in
+        assert [(n.mac, [str(a) for a in n.addresses]) for n in nics] == [("00:50:56:00:00:1f", ["10.20.0.31/24"])]
+        probe.set_guest_ip(31, "172.31.9.9")  # in no inventory network: nothing to go by but the address
+        assert [str(a) for a in lab.hypervisor.guest_nics("vm")[0].addresses] == ["172.31.9.9/32"]
+        probe.set_guest_ip(31, "10.20.0.31")
         assert str(lab.guest_address("vm", "eth0")) == "10.20.0.31"
     finally:
         lab.close()

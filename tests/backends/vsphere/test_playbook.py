@@ -37,7 +37,7 @@ def test_switch_playbook_end_to_end(vcsim, probe, tmp_path):
         "eth0 -> standard (changed)", "eth0 -> distributed (changed)", "eth0 -> nsx (changed)",
         "eth0 -> opaque (changed)", "eth0 -> standard (changed)", "eth0 -> standard (unchanged)"]
     assert set(details[5].values()) == {"eth0 -> standard (unchanged)"}
-    assert details[6] == {"web": "eth0: 10.10.0.5/32"}
+    assert details[6] == {"web": "eth0: 10.10.0.5/24"}
     assert probe.vm(1).network[0].name == "LabNet"  # db, found by its inventory path
 
 

@@ -33,11 +33,16 @@ def _vmrest_contract(vmrest_fakes):
     assert not broken, "requests or responses outside the vmrest definition:\n" + "\n".join(broken)
 
 
-@pytest.fixture(scope="session")
-def contract() -> Contract:
-    """The definition, read once per session from ../shared (CI has it; a user's clone may not)."""
+def load_contract() -> Contract:
+    """The definition, read from ../shared (CI has it; a user's clone may not)."""
     require(SPEC.is_file(), f"{SPEC} is absent (the vmrest definition lives in ../shared/specs)")
     return Contract(SPEC)
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    """The definition, read once per session."""
+    return load_contract()
 
 
 @pytest.fixture

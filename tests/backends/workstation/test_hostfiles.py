@@ -15,7 +15,7 @@ import pytest
 
 from labkit.errors import InputError
 from labkit.backends.workstation.hostfiles import read_host_networks
-from labkit.backends.workstation.hostnet import DhcpRange, PortForward, VnetFacts
+from labkit.backends.workstation.facts import DhcpRange, PortForward, VnetFacts
 
 HOST = Path(__file__).parent / "files" / "host"
 

@@ -1,8 +1,10 @@
-"""The host's VMnet facts feed the inventory, and the model predicts the tutorial's NAT lab from them.
+"""The host's VMnet facts feed the inventory when a lab is opened, and the model predicts the
+tutorial's NAT lab from them.
 
 inventory/workstation.yml leaves out every VMnet detail (subnet, host adapter, NAT device, DHCP);
 its networking_dir points at the fixture host (tests/backends/workstation/files/host), so `labkit predict`
-must come out with DOMAIN.md §4's NAT verdicts from the files alone.
+must come out with DOMAIN.md §4's NAT verdicts from the files alone. Loading the inventory reads
+none of them: `labkit.backends.complete_inventory` does, as `open_lab` does before opening.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from labkit.cli import app
+from labkit.backends import complete_inventory, open_lab
 from labkit.errors import InputError
-from labkit.inventory import inventory_from_data, load_inventory
+from labkit.inventory import inventory_from_data, load_inventory, offline_notes
 from labkit.model import DhcpPool, HostAdapter
 from labkit.predict import ping
 from labkit.state import LabState, initial_host_adapters
@@ -45,8 +48,23 @@ def data(**nat) -> dict:
             "vms": [{"name": "win7", "adapters": [{"interface": "eth0", "network": "nat", "config": {"dhcp": True}}]}]}
 
 
+def opened(d: dict, name: str = "<data>"):
+    """The inventory as a lab opened on it sees it: loaded, then completed from the host."""
+    return complete_inventory(inventory_from_data(d, name))
+
+
+def test_loading_reads_no_host_file_and_leaves_the_facts_out():
+    d = data()
+    d["backend"]["networking_dir"] = "/nonexistent/vmware"  # only opening a lab would notice
+    inv = inventory_from_data(d)
+    assert inv.networks["nat"].subnet is None and inv.networks["nat"].gateway is None
+    with pytest.raises(InputError, match="/nonexistent/vmware is not a folder") as exc:
+        complete_inventory(inv)
+    assert exc.value.field == "backend.networking_dir"
+
+
 def test_missing_fields_come_from_the_host():
-    inv = inventory_from_data(data())
+    inv = opened(data())
     nat, hostonly = inv.networks["nat"], inv.networks["hostonly"]
     assert nat.subnet == IPv4Network("10.0.0.0/24")
     assert nat.host_adapter == HostAdapter(address=IPv4Address("10.0.0.1"), enabled=True)
@@ -54,10 +72,11 @@ def test_missing_fields_come_from_the_host():
     assert nat.dhcp == DhcpPool(start=IPv4Address("10.0.0.128"), end=IPv4Address("10.0.0.254"))
     assert hostonly.subnet == IPv4Network("192.168.56.0/24")  # "vmnet1" and "VMnet8": any case
     assert hostonly.gateway is None
+    assert complete_inventory(inv).networks == inv.networks  # completing again changes nothing
 
 
 def test_what_the_inventory_says_and_agrees_is_kept():
-    inv = inventory_from_data(data(subnet="10.0.0.0/24", gateway="10.0.0.2",
+    inv = opened(data(subnet="10.0.0.0/24", gateway="10.0.0.2",
                                    host_adapter={"address": "10.0.0.1", "enabled": False},
                                    dhcp={"server": "10.0.0.254", "start": "10.0.0.128", "end": "10.0.0.254"}))
     nat = inv.networks["nat"]
@@ -75,8 +94,9 @@ def test_what_the_inventory_says_and_agrees_is_kept():
 def test_a_contradiction_names_the_field_and_line(tmp_path, nat, field, says):
     path = tmp_path / "inv.yml"
     path.write_text(json.dumps(data(**nat), indent=2))  # JSON is YAML, one key per line
+    inv = load_inventory(path)  # what the host says is not read while loading
     with pytest.raises(InputError) as exc:
-        load_inventory(path)
+        complete_inventory(inv)
     err = exc.value.errors[0]
     assert (err.file, err.field) == (str(path), field)
     assert says in err.message and err.line is not None
@@ -90,26 +110,30 @@ def test_relative_networking_dir_is_relative_to_the_inventory(tmp_path):
     path.parent.mkdir()
     path.write_text(json.dumps(d, indent=2))
     with pytest.raises(InputError, match="not a folder") as exc:
-        load_inventory(path)
-    assert exc.value.field == "backend.networking_dir"
+        complete_inventory(load_inventory(path))
+    assert (exc.value.field, exc.value.file) == ("backend.networking_dir", str(path))
     d["backend"]["networking_dir"] = "../hostfiles"
     path.write_text(json.dumps(d, indent=2))
-    assert load_inventory(path).networks["nat"].gateway == IPv4Address("10.0.0.2")
+    assert complete_inventory(load_inventory(path)).networks["nat"].gateway == IPv4Address("10.0.0.2")
 
 
 def test_default_dir_is_read_only_when_it_holds_networking(tmp_path, monkeypatch):
     d = data(subnet="10.0.0.0/24", gateway="10.0.0.2")
     del d["backend"]["networking_dir"]
     monkeypatch.setattr(hostnet, "DEFAULT_NETWORKING_DIR", tmp_path / "absent")
-    assert inventory_from_data(d).networks["nat"].dhcp is None  # no host files: nothing added
+    assert opened(d).networks["nat"].dhcp is None  # no host files: nothing added
     monkeypatch.setattr(hostnet, "DEFAULT_NETWORKING_DIR", HOST)
-    assert inventory_from_data(d).networks["nat"].dhcp is not None
+    assert inventory_from_data(d).networks["nat"].dhcp is None  # loading never reads them
+    assert opened(d).networks["nat"].dhcp is not None
 
 
 def test_other_backends_never_read_host_files():
     d = data(subnet="10.0.0.0/24", gateway="10.0.0.2")
     d["backend"] = {"type": "sim", "networking_dir": "/nonexistent"}
-    assert inventory_from_data(d).networks["nat"].host_adapter is None
+    assert opened(d).networks["nat"].host_adapter is None
+    lab = open_lab(inventory_from_data(d))
+    assert lab.inventory.networks["nat"].host_adapter is None
+    lab.close()
 
 
 def test_a_broken_host_file_is_reported_through_the_inventory(tmp_path):
@@ -117,9 +141,54 @@ def test_a_broken_host_file_is_reported_through_the_inventory(tmp_path):
     (host / "networking").write_text("VERSION=1,0\nanswer VNET_8_NAT perhaps\n")
     d = data()
     d["backend"]["networking_dir"] = str(host)
+    inv = inventory_from_data(d)
+    with pytest.raises(InputError) as exc:
+        complete_inventory(inv)
+    assert (exc.value.file, exc.value.line) == (str(host / "networking"), 2)
+
+
+def test_a_fact_the_host_does_not_have_either_is_missing_when_the_lab_opens(tmp_path):
+    """vmnet5 is not on the host: the subnet left to it is still missing after completion, and the
+    error names the inventory's line, as the loader would have."""
+    d = data()
+    d["networks"]["hostonly"]["backend_network"] = "VMnet5"
+    path = tmp_path / "inv.yml"
+    path.write_text(json.dumps(d, indent=2))
+    inv = load_inventory(path)
+    with pytest.raises(InputError) as exc:
+        open_lab(inv)
+    [err] = exc.value.errors
+    assert (err.file, err.field) == (str(path), "networks.hostonly.subnet")
+    assert err.message == "missing required key 'subnet'"
+    assert err.line == loads(path.read_text()).line_of(("networks", "hostonly"))
+
+
+def test_only_facts_a_vmnet_can_give_are_left_to_the_host():
+    d = data()
+    del d["networks"]["hostonly"]["backend_network"]  # matched to no VMnet: nothing will fill it
+    with pytest.raises(InputError, match="networks.hostonly.subnet: missing required key 'subnet'"):
+        inventory_from_data(d)
+    d["backend"]["type"] = "sim"  # no backend fills anything in: the NAT network's facts are missing too
     with pytest.raises(InputError) as exc:
         inventory_from_data(d)
-    assert (exc.value.file, exc.value.line) == (str(host / "networking"), 2)
+    assert {e.field for e in exc.value.errors} == {"networks.nat.subnet", "networks.hostonly.subnet"}
+
+
+def test_offline_notes_name_what_the_host_settles(tmp_path):
+    path = tmp_path / "inv.yml"
+    path.write_text(json.dumps(data(subnet="10.0.0.0/24"), indent=2))
+    nat_line = loads(path.read_text()).line_of(("networks", "nat"))
+    notes = offline_notes(load_inventory(path))
+    assert notes[0] == (f"{path}:{nat_line}: networks.nat: host_adapter, gateway and dhcp are left to vmnet8 in "
+                        "the host's files (backend.networking_dir) and type and subnet are checked against it "
+                        "(read when the lab is opened)")
+    assert notes[1].endswith("networks.hostonly: subnet, host_adapter and dhcp are left to vmnet1 in the host's "
+                             "files (backend.networking_dir) and type is checked against it "
+                             "(read when the lab is opened)")
+    assert len(notes) == 2
+    d = data(subnet="10.0.0.0/24", gateway="10.0.0.2")
+    d["backend"] = {"type": "sim"}
+    assert offline_notes(inventory_from_data(d)) == []
 
 
 def test_apply_host_facts_directly_leaves_unknown_vnets_alone():
@@ -181,7 +250,7 @@ def test_win7_leased_from_the_hosts_dhcp_pool(prediction):
 
 def test_disabling_vmnet8_cuts_the_host_but_not_the_way_out():
     """The tutorial's finding: the NAT device (.2) is not the host adapter (.1)."""
-    inv = load_inventory(INVENTORY)
+    inv = complete_inventory(load_inventory(INVENTORY))
     from labkit.backends.sim.lab import SimWorld  # noqa: PLC0415
 
     vms = SimWorld(inv).state.vms

@@ -1,4 +1,4 @@
-"""WorkstationHypervisor / WorkstationLab on the fake vmrest, and the .vmx-file mode."""
+"""WorkstationLab on the fake vmrest (VmrestHypervisor), and without vmrest (VmxHypervisor, .vmx files)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from labkit.errors import BackendError, InputError, TransportError
-from labkit.backends.workstation.lab import WorkstationLab, nic_index, open_lab
+from labkit.backends.workstation.lab import WorkstationLab, open_lab
+from labkit.backends.workstation.networks import nic_index
+from labkit.backends.workstation.vmrest_hypervisor import VmrestHypervisor
+from labkit.backends.workstation.vmx_hypervisor import VmxHypervisor
 from labkit.inventory import inventory_from_data, load_inventory
 from labkit.yamlsrc import load
 from tests.conftest import REPO, require
@@ -42,6 +45,7 @@ def adapter(lab, vm: str):
 def test_finds_vms_by_path_display_name_and_name(lab, fake_vmrest):
     fake_vmrest.vms["K2A6QSQ5MDT1OGB3CLMCDPTN7SE1MS7D"].path = r"C:\VMs\x\nat2.vmx"
     hv = lab.hypervisor
+    assert isinstance(hv, VmrestHypervisor)  # chosen once, from backend.user/password_env
     assert hv.vm_id("centos") == CENTOS  # path (case and separators aside)
     assert hv.vm_id("win7") == WIN7  # backend_name "Windows 7"
     assert hv.vm_id("nat2") == "K2A6QSQ5MDT1OGB3CLMCDPTN7SE1MS7D"  # name
@@ -266,6 +270,7 @@ def test_without_vmrest_the_choice_is_logged_and_reads_the_vmx(vmx_lab, caplog):
     lab, vmx = vmx_lab
     said = " ".join(r.getMessage() for r in caplog.get_records("setup"))
     assert "without vmrest" in said and "editing .vmx files directly" in said
+    assert isinstance(lab.hypervisor, VmxHypervisor) and lab.hypervisor.vnet_facts() == []
     assert lab.hypervisor.adapter_network("centos", lab.inventory.vm("centos").adapters[0]) == "nat"
     assert lab.hypervisor.powered_on("centos") is False
     vmx.with_name(vmx.name + ".lck").mkdir()

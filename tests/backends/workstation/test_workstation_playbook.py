@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from labkit.yamlsrc import load
 from tests.conftest import REPO
 from tests.backends.workstation.conftest import PASSWORD, PASSWORD_ENV
@@ -81,19 +83,20 @@ def test_predict_takes_missing_subnets_from_vmrest(fake_vmrest, vmrest_password,
     assert n == 1 and "10.0.0.2" not in bare.split("vms:")[0]
     path = tmp_path / "bare.yml"
     path.write_text(bare)
+    from labkit.backends import complete_inventory
     from labkit.inventory import load_inventory
 
     inv = load_inventory(path)
-    nat = inv.networks["nat"]
+    assert inv.networks["nat"].subnet is None and fake_vmrest.requests == []  # loading asks nobody
+    nat = complete_inventory(inv).networks["nat"]
     assert (str(nat.subnet), str(nat.gateway), str(nat.host_adapter.address)) == ("10.0.0.0/24", "10.0.0.2", "10.0.0.1")
     assert fake_vmrest.count("GET", r"/vmnet$") == 1
 
 
-def test_unreachable_vmrest_for_missing_facts_is_an_input_error(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", [["predict"], ["set-mode", "centos", "nat"]])
+def test_unreachable_vmrest_for_missing_facts_is_an_input_error(tmp_path, monkeypatch, command):
     import re
     from pathlib import Path
-
-    import pytest
 
     if Path("/etc/vmware/networking").exists():
         pytest.skip("this machine has Workstation's networking files, which come before vmrest")
@@ -104,7 +107,7 @@ def test_unreachable_vmrest_for_missing_facts_is_an_input_error(tmp_path, monkey
     bare = re.sub(r"(    backend_network: VMnet8[^\n]*\n)(    [a-z_]+: [^\n]*\n)+", r"\1", text)
     path = tmp_path / "bare.yml"
     path.write_text(bare)
-    proc = labkit("predict", "-i", str(path))
+    proc = labkit(*command, "-i", str(path))
     assert proc.returncode == 2, proc.stderr
     assert "networks.nat.subnet: no subnet given" in proc.stderr and "vmrest" in proc.stderr
     assert "Traceback" not in proc.stderr
