@@ -218,7 +218,7 @@ def predict(inventory: InventoryOpt = None,
             json: JsonOpt = None) -> None:
     """The model's matrix for the lab as the inventory describes it (nothing is changed; a Workstation
     inventory that leaves out a network's subnet reads it from the host's files or vmrest)."""
-    from labkit.backends.sim.lab import SimWorld
+    from labkit.described import described_state
     from labkit.matrix.engine import predicted_matrix
     from labkit.report.terminal import render_run
     from labkit.results import RunResult, StepResult
@@ -233,7 +233,7 @@ def predict(inventory: InventoryOpt = None,
         spec = _matrix_spec(inv, sources, targets)
     except InputError as exc:
         _fail_input(exc)
-    topo = Topology(SimWorld(inv).state)
+    topo = Topology(described_state(inv))
     matrix = predicted_matrix(topo, "prediction", spec.sources, spec.targets)
     cells = matrix.cells
     step = StepResult("prediction", "predict", matrix=matrix)

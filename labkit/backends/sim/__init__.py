@@ -1,17 +1,24 @@
 """The simulated lab: an in-memory VMware that runs anywhere (`--backend sim`, the default).
 
-A product feature, not a test double: playbooks are checked offline and in CI. It implements the
-same boundaries as the real backends (labkit.protocols): lab.py holds the world and its
-hypervisor, guest.py the guests' shell, ping.py and windows.py the real tools' output formats,
-clock.py virtual time.
+A product feature, not a test double: playbooks are checked offline and in CI, through the same
+paths as on a real lab (FallbackTransport over SSH and a console, dialect detection, safe apply's
+detached timer). lab.py is the Lab (hypervisor, console, transports), world.py the lab's truth,
+boot.py a VM's first boot, guest.py a machine and the channels into it, shparse.py/shell.py/
+builtins.py its sh, tools.py/coreutils.py/windows.py its tools, ping.py the real tools' output
+formats, clock.py virtual time.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from labkit.model import Inventory
 
+if TYPE_CHECKING:
+    from labkit.backends.sim.lab import SimLab
 
-def open_lab(inventory: Inventory):
+
+def open_lab(inventory: Inventory) -> SimLab:
     from labkit.backends.sim.lab import SimLab
 
     return SimLab(inventory)

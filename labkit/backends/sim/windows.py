@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 
+from typing import TYPE_CHECKING
+
 from labkit.netconfig import InterfaceConfig
 from labkit.protocols import CommandResult
+
+if TYPE_CHECKING:
+    from labkit.backends.sim.guest import SimGuest
 
 _NOT_FOUND = "The interface name is not valid.\r\n"  # what netsh prints (on stdout) for an unknown name
 _COL = 38  # where netsh starts the values
@@ -22,7 +27,7 @@ def _options(argv: list[str]) -> dict[str, str]:
     return {k.lower(): v for k, _, v in (a.partition("=") for a in argv if "=" in a)}
 
 
-def _ifaces(t) -> dict[str, str]:
+def _ifaces(t: SimGuest) -> dict[str, str]:
     """Connection name -> the sim's interface name, for this VM."""
     vm = t.world.inventory.vm(t.node)
     return {a.connection or a.interface: a.interface for a in vm.adapters}
@@ -32,8 +37,9 @@ def _line(label: str, value: object) -> str:
     return f"    {label + ':':<{_COL}}{value}"
 
 
-def _show_config(t) -> CommandResult:
-    vm = t._vm()
+def _show_config(t: SimGuest) -> CommandResult:
+    vm = t.vm()
+    assert vm is not None  # netsh() answers for VMs only
     out = [""]
     for connection, name in _ifaces(t).items():
         st = vm.iface(name)
@@ -41,8 +47,8 @@ def _show_config(t) -> CommandResult:
         dhcp = cfg is None or cfg.mode == "dhcp"
         out.append(f'Configuration for interface "{connection}"')
         out.append(_line("DHCP enabled", "Yes" if dhcp else "No"))
-        address = (st.address if dhcp else cfg.address)
-        gateway = (st.gateway if dhcp else cfg.gateway)
+        address = st.address if cfg is None or cfg.mode == "dhcp" else cfg.address
+        gateway = st.gateway if cfg is None or cfg.mode == "dhcp" else cfg.gateway
         if address is not None:
             out.append(_line("IP Address", address.ip))
             out.append(_line("Subnet Prefix", f"{address.network} (mask {address.netmask})"))
@@ -62,7 +68,9 @@ def _show_config(t) -> CommandResult:
     return CommandResult(0, "\r\n".join(out) + "\r\n")
 
 
-def netsh(t, argv: list[str]) -> CommandResult:
+def netsh(t: SimGuest, argv: list[str]) -> CommandResult:
+    if t.vm() is None:  # the lab's host: labkit never reconfigures it, so its interfaces are not simulated
+        return CommandResult(1, "netsh interface is not simulated on the lab's host.\r\n")
     words = [a.lower() for a in argv[1:] if "=" not in a]
     if words[:2] not in (["interface", "ip"], ["interface", "ipv4"]):
         return CommandResult(1, "The following command was not found: " + " ".join(argv[1:]) + ".\r\n")

@@ -1,0 +1,181 @@
+"""The truth of a simulated lab: state, DHCP servers, every machine's files, and running jobs.
+
+One SimWorld per lab. Its state starts as `labkit.described.described_state` says (the guests
+boot through their own network services, boot.py, taking leases from the same `Leases`), and
+changes only through what labkit does to it: the hypervisor moves adapters and powers VMs, the
+guests' tools re-address themselves. Reachability is the model's (predict.py) over that state.
+
+Detached jobs (a revert timer sleeping in a guest) wait here with their wake-up time on the
+virtual clock; `tick()`, called by every transport operation and hypervisor read, resumes those
+that are due, so they fire exactly when the next look at the lab could notice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from ipaddress import IPv4Address, ip_address
+
+from labkit.backends.sim.clock import VirtualClock
+from labkit.backends.sim.guest import SimGuest
+from labkit.backends.sim.shell import Job
+from labkit.described import Leases, address_interface, described_state, initial_iface
+from labkit.model import Inventory, OsFamily
+from labkit.netconfig import InterfaceConfig
+from labkit.predict import Predictor
+from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
+from labkit.topology import Endpoint, Topology
+
+
+class SimWorld:
+    def __init__(self, inv: Inventory) -> None:
+        from labkit.backends.sim.boot import boot
+
+        self.inventory = inv
+        self.lock = threading.RLock()
+        self.clock = VirtualClock()  # the guests' timers and labkit's waits share it
+        self.leases = Leases(inv)
+        described_state(inv, self.leases)  # reserves the leases in inventory order: predict agrees
+        vms = {vm.name: VMState(vm.name, vm.os, vm.icmp_firewall, vm.powered_on,
+                                [initial_iface(a) for a in vm.adapters]) for vm in inv.vms}
+        self.state = LabState(inv, initial_host_adapters(inv), vms)
+        self.files: dict[str, dict[str, str]] = {vm.name: dict(vm.files) for vm in inv.vms}
+        self.guests: dict[str, SimGuest] = {}
+        self.guest_config: dict[tuple[str, str], InterfaceConfig] = {}  # what each guest is configured with
+        self.dialects: dict[str, str | None] = {}  # how each VM's init configures its network
+        self.jobs: list[Job] = []  # detached jobs waiting on the clock
+        self._next_wake = math.inf
+        self._topo: Topology | None = None
+        self._predictor: Predictor | None = None
+        self._reach: dict[tuple[str, IPv4Address], str | None] = {}
+        self._reach_topo: Topology | None = None
+        self._addresses: dict[str, IPv4Address | None] = {}
+        for vm in inv.vms:
+            boot(self, vm)
+
+    def guest(self, node: str) -> SimGuest:
+        """The machine behind a node (a VM, the host, the router, an external), made on first use."""
+        with self.lock:
+            g = self.guests.get(node)
+            if g is None:
+                inv = self.inventory
+                os_family: OsFamily = inv.host.os if node == "host" else (
+                    inv.vm(node).os if node in self.state.vms else "linux")
+                g = self.guests[node] = SimGuest(self, node, os_family)
+            return g
+
+    # ---- the model's view ----
+    def topology(self) -> Topology:
+        """The wires as they are now; rebuilt only after something changed."""
+        with self.lock:
+            if self._topo is None:
+                self._topo = Topology(self.state)
+            return self._topo
+
+    def predictor(self) -> Predictor:
+        with self.lock:
+            if self._predictor is None or self._predictor.topo is not self.topology():
+                self._predictor = Predictor(self.topology())
+            return self._predictor
+
+    def changed(self) -> None:
+        self._topo = None
+
+    def address(self, text: str) -> IPv4Address | None:
+        """Parse an address once: a big matrix names each target in every source's commands."""
+        if text not in self._addresses:
+            try:
+                parsed = ip_address(text)
+            except ValueError:
+                parsed = None
+            self._addresses[text] = parsed if isinstance(parsed, IPv4Address) else None
+        return self._addresses[text]
+
+    def host_cannot_reach(self, node: str, address: IPv4Address) -> str | None:
+        """Why the lab's host cannot open a connection to `node` at `address` (None: it can).
+        Answers are kept until the topology changes."""
+        with self.lock:
+            topo = self.topology()
+            if topo is not self._reach_topo:
+                self._reach, self._reach_topo = {}, topo
+            key = (node, address)
+            if key not in self._reach:
+                holders = topo.by_ip.get(address, [])
+                why = None
+                if [h.name for h in holders] != [node]:
+                    why = f"{node}: nothing of it answers at {address}"
+                else:
+                    verdict = self.predictor().classify("host", Endpoint(str(address), node, address))
+                    if verdict.reachable is False:
+                        why = f"{node} ({address}): connect timed out ({verdict.reason})"
+                self._reach[key] = why
+            return self._reach[key]
+
+    # ---- guest networking, as the guest's own network service does it ----
+    def bring_up(self, vm: str, iface: str) -> IfaceState:
+        """Apply the guest's configuration to one interface (what `network restart` ends in)."""
+        with self.lock:
+            self.changed()
+            st = self.state.vms[vm].iface(iface)
+            cfg = self.guest_config.get((vm, iface))
+            if cfg is None or st.network is None or not self.state.vms[vm].powered_on:
+                st.address = st.gateway = None
+                st.note = None if cfg else f"{vm}'s {iface} is not configured"
+                return st
+            return address_interface(self.inventory, self.leases, vm, st, cfg.mode == "dhcp", cfg.address,
+                                     cfg.gateway)
+
+    # ---- detached jobs ----
+    def park(self, job: Job) -> None:
+        """A job sleeping until job.until: resumed by the first tick() after that."""
+        with self.lock:
+            self.jobs.append(job)
+            self._next_wake = min(self._next_wake, job.until)
+
+    def tick(self) -> None:
+        """Resume every job whose wake-up time has come (cheap when none has)."""
+        if self._next_wake > self.clock.monotonic():
+            return
+        with self.lock:
+            while True:
+                now = self.clock.monotonic()
+                due = [j for j in self.jobs if j.until <= now]
+                if not due:
+                    break
+                for job in due:
+                    self.jobs.remove(job)
+                for job in due:
+                    if job.step():
+                        self.jobs.append(job)
+            self._next_wake = min((j.until for j in self.jobs), default=math.inf)
+
+    def wait_until(self, until: float) -> None:
+        """A foreground `sleep`: the lab's time moves on, and what falls due meanwhile runs."""
+        now = self.clock.monotonic()
+        if until > now:
+            self.clock.sleep(until - now)
+        self.tick()
+
+    def kill_jobs(self, node: str, pattern: re.Pattern[str], full: bool) -> int:
+        """pkill: end `node`'s waiting jobs whose name (full: command line or script) matches."""
+        with self.lock:
+            hit = [j for j in self.jobs if j.node == node and (
+                pattern.search(j.cmdline) or pattern.search(j.script) if full
+                else pattern.search(j.cmdline.split()[0].rsplit("/", 1)[-1] if j.cmdline else ""))]
+            for job in hit:
+                self.jobs.remove(job)
+                job.kill()
+            self._next_wake = min((j.until for j in self.jobs), default=math.inf)
+            return len(hit)
+
+    def power_off(self, node: str) -> None:
+        """Every process of the VM ends; its interfaces lose their addresses."""
+        with self.lock:
+            for job in [j for j in self.jobs if j.node == node]:
+                self.jobs.remove(job)
+                job.kill()
+            self._next_wake = min((j.until for j in self.jobs), default=math.inf)
+            for ifc in self.state.vms[node].ifaces:
+                ifc.address = ifc.gateway = None
+            self.changed()
