@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
 from labkit.guest import config as guestnet
 from labkit.guest.detect import detect
@@ -18,6 +18,7 @@ from labkit.matrix.engine import run_matrix
 from labkit.results import RunResult, StepResult, VMResult
 from labkit.model import (
     VM,
+    Adapter,
     ConfigureGuest,
     PingMatrix,
     Playbook,
@@ -28,7 +29,11 @@ from labkit.model import (
     WaitForIp,
 )
 from labkit.observe import observe
+from labkit.netconfig import InterfaceConfig
 from labkit.protocols import BatchSetMode, GuestTransport, Lab
+
+VmStep = SetMode | ConfigureGuest | RestartNetwork | WaitForIp  # the steps that act on each of their VMs
+Action = Callable[[Lab, VM, Any], str]  # what one VM gets from its step: a detail line, or LabkitError
 
 DEFAULT_ROLLBACK_AFTER = 60.0  # seconds a guest waits for confirmation before restoring its backup
 
@@ -67,6 +72,7 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
         elif isinstance(spec, SetMode) and lab.batch is not None:
             out.vms = _set_mode_batch(lab, lab.batch, spec, done)
         else:
+            assert isinstance(spec, VmStep)
             action = _ACTIONS[type(spec)]
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(spec.vms)))) as pool:
                 futures = {name: pool.submit(_guarded, action, lab, inv.vm(name), spec, done) for name in spec.vms}
@@ -76,7 +82,7 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
     return out
 
 
-def _guarded(action, lab: Lab, vm: VM, spec, done: Callable[[str], None] | None = None) -> VMResult:
+def _guarded(action: Action, lab: Lab, vm: VM, spec: VmStep, done: Callable[[str], None] | None = None) -> VMResult:
     try:
         return VMResult(True, detail=action(lab, vm, spec))
     except LabkitError as exc:
@@ -101,7 +107,7 @@ def _guarded_host(lab: Lab, spec: SetHostAdapter) -> VMResult:
     return VMResult(True, detail="changed" if changed else "unchanged")
 
 
-def _adapter(vm: VM, ref: str | int | None):
+def _adapter(vm: VM, ref: str | int | None) -> Adapter:
     adapter = vm.adapter(ref)
     if adapter is None:
         raise LabkitError(f"{vm.name} has no adapter {ref!r}")
@@ -117,7 +123,7 @@ def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
     return _moved(adapter, spec.mode, changed)
 
 
-def _moved(adapter, mode: str, changed: bool) -> str:
+def _moved(adapter: Adapter, mode: str, changed: bool) -> str:
     return f"{adapter.interface} -> {mode} " + ("(changed)" if changed else "(unchanged)")
 
 
@@ -161,13 +167,14 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
     return _configured(adapter, cfg, "written" if changed else None, channel)
 
 
-def _configured(adapter, cfg, done: str | None, channel) -> str:
+def _configured(adapter: Adapter, cfg: InterfaceConfig, done: str | None, channel: GuestTransport) -> str:
     """A configure_guest detail line: what the interface got, what was done (None: nothing), and how."""
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     return f"{adapter.interface}: {what} ({done or 'already so'}, via {channel.kind})"
 
 
-def _safe_apply(lab: Lab, vm: VM, adapter, channel, dialect: str, cfg, rollback_after: float) -> str:
+def _safe_apply(lab: Lab, vm: VM, adapter: Adapter, channel: GuestTransport, dialect: str, cfg: InterfaceConfig,
+                rollback_after: float) -> str:
     from labkit.guest.safeapply import safe_apply
 
     return safe_apply(channel, dialect, adapter.interface, cfg, rollback_after=rollback_after,
@@ -221,6 +228,6 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
         delay = min(delay * 2, 5.0)
 
 
-_ACTIONS = {SetMode: _set_mode, ConfigureGuest: _configure, RestartNetwork: _restart, WaitForIp: _wait_for_ip}
+_ACTIONS: dict[type, Action] = {SetMode: _set_mode, ConfigureGuest: _configure, RestartNetwork: _restart, WaitForIp: _wait_for_ip}
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from labkit.errors import InputError, InputErrors
 from labkit.yamlsrc import Loc, Source, dotted
@@ -61,7 +62,7 @@ def _real_loc(data: Any, loc: tuple) -> Loc:
     return tuple(out)
 
 
-def _message(err: dict) -> str:
+def _message(err: ErrorDetails) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         return "unknown key"
@@ -102,7 +103,7 @@ def _shape(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _expected(errors: list[dict], value: Any) -> str:
+def _expected(errors: list[ErrorDetails], value: Any) -> str:
     kinds: list[str] = []
     for e in errors:
         kind = _KINDS.get(e["type"]) or e["msg"].removeprefix("Input should be ")
