@@ -23,11 +23,13 @@ from typing import NotRequired, TypedDict
 from labkit.guest import config as guestnet
 from labkit.errors import BackendError
 from labkit.model import VM, Inventory
+from labkit.backends.netns import stack
 from labkit.backends.netns.plan import Dhcp, Plan, Port, VmPlan, make_plan, neighbour_entries
-from labkit.topology import DEFAULT_WAN
+from labkit.backends.netns.stack import nsrun, run
 
 STATE_ROOT = Path(os.environ.get("LABKIT_STATE", "/var/lib/labkit/netns"))  # not /run: VMs mount their own
-TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ssh-keygen", "dhclient", "ifup", "fping", "ping")
+TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ssh-keygen", "dhclient", "ifup", "fping", "ping",
+         "arping")  # arping: the RHEL guests' duplicate address detection
 BOOT_TIMEOUT = 60.0
 
 
@@ -78,17 +80,6 @@ class NetnsStatus(TypedDict):
     lab: str
     prefix: str
     vms: dict[str, VmStatus]
-
-
-def run(*argv: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, input=input)
-    if check and proc.returncode != 0:
-        raise BackendError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
-def nsrun(ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run("ip", "netns", "exec", ns, *argv, check=check)
 
 
 def state_dir(inv_or_prefix: Inventory | str) -> Path:
@@ -149,19 +140,24 @@ def up(inv: Inventory) -> NetnsState:
             run("ip", "netns", "add", ns)
             run("ip", "-n", ns, "link", "set", "lo", "up")
             nsrun(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        stack.linux_host(plan.host)  # before any interface arrives: they take its defaults
         for bridge in sorted({seg.bridge for seg in plan.segments.values()}):
             run("ip", "-n", plan.switch, "link", "add", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0")
             run("ip", "-n", plan.switch, "link", "set", bridge, "up")
         for port in plan.ports:
             _plug(plan, port)
-        _router_and_internet(inv, plan)
-        _host_and_nat(inv, plan)
+        stack.router_and_internet(inv, plan)
+        stack.host_and_nat(inv, plan)
+        if plan.host_icmp_firewall:
+            stack.host_firewall(plan)
         for dhcp in plan.dhcp:
             state["pids"][f"dnsmasq-{dhcp.name}"] = _dnsmasq(sdir, dhcp)
         for vm in inv.vms:
             vp = plan.vms[vm.name]
             for port in vp.ports:
                 _plug(plan, port)
+            if vp.icmp_firewall:
+                stack.guest_firewall(vp.ns)
             state["vms"][vm.name] = _prepare_vm(sdir, vm, vp)
         # host keys are pinned by VM name (the address changes with DHCP): SSH looks them up by alias
         (sdir / "known_hosts").write_text("".join(f"{name} {vm['host_key']}\n" for name, vm in state["vms"].items()))
@@ -196,56 +192,6 @@ def _plug(plan: Plan, port: Port) -> None:
     if port.address is not None and port.up:  # a disabled host adapter has no address
         run("ip", "-n", port.ns, "addr", "add", str(port.address), "dev", port.ifname)
     run("ip", "-n", port.ns, "link", "set", port.ifname, "up" if port.up else "down")
-
-
-def _router_and_internet(inv: Inventory, plan: Plan) -> None:
-    r, i = plan.router, plan.inet
-    wan_r, wan_i = plan.wan
-    public = inv.lan.wan_address or DEFAULT_WAN
-    run("ip", "-n", r, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", i)
-    run("ip", "-n", r, "addr", "add", str(wan_r), "dev", "wan0")
-    run("ip", "-n", r, "addr", "add", f"{public}/32", "dev", "wan0")
-    run("ip", "-n", r, "link", "set", "wan0", "up")
-    run("ip", "-n", i, "addr", "add", str(wan_i), "dev", "eth0")
-    for ext in inv.externals.values():
-        run("ip", "-n", i, "addr", "add", f"{ext.address}/32", "dev", "eth0")
-    run("ip", "-n", i, "link", "set", "eth0", "up")
-    run("ip", "-n", i, "route", "add", f"{public}/32", "via", str(wan_r.ip))
-    run("ip", "-n", r, "route", "add", "default", "via", str(wan_i.ip))
-    nsrun(r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    nsrun(r, "iptables", "-P", "FORWARD", "DROP")
-    nsrun(r, "iptables", "-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT")
-    nsrun(r, "iptables", "-A", "FORWARD", "-i", "wan0", "-o", "lan0", "-m", "conntrack",
-          "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-    nsrun(r, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "SNAT", "--to-source", str(public))
-
-
-def _host_and_nat(inv: Inventory, plan: Plan) -> None:
-    h = plan.host
-    run("ip", "-n", h, "route", "add", "default", "via", str(inv.lan.router))
-    nsrun(h, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    # the host forwards only what its NAT devices send out of its LAN NIC (it is not a router)
-    nsrun(h, "iptables", "-P", "FORWARD", "DROP")
-    for k, (name, (ns, host_side, nat_side)) in enumerate(plan.natdevs.items()):
-        link = f"natlink{k}"
-        run("ip", "-n", h, "link", "add", link, "type", "veth", "peer", "name", "uplink", "netns", ns)
-        run("ip", "-n", h, "addr", "add", str(host_side), "dev", link)
-        run("ip", "-n", h, "link", "set", link, "up")
-        run("ip", "-n", ns, "addr", "add", str(nat_side), "dev", "uplink")
-        run("ip", "-n", ns, "link", "set", "uplink", "up")
-        run("ip", "-n", ns, "route", "add", "default", "via", str(host_side.ip))
-        nsrun(h, "iptables", "-A", "FORWARD", "-i", link, "-o", "eth0", "-j", "ACCEPT")
-        nsrun(h, "iptables", "-A", "FORWARD", "-i", "eth0", "-o", link, "-m", "conntrack",
-              "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        nsrun(h, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(host_side.network), "-o", "eth0",
-              "-j", "MASQUERADE")
-        subnet = inv.networks[name].subnet
-        nsrun(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        nsrun(ns, "iptables", "-P", "FORWARD", "DROP")
-        nsrun(ns, "iptables", "-A", "FORWARD", "-i", "vmnet", "-o", "uplink", "-j", "ACCEPT")
-        nsrun(ns, "iptables", "-A", "FORWARD", "-i", "uplink", "-o", "vmnet", "-m", "conntrack",
-              "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-        nsrun(ns, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(subnet), "-o", "uplink", "-j", "MASQUERADE")
 
 
 def _dnsmasq(sdir: Path, dhcp: Dhcp) -> int:

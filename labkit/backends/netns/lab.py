@@ -20,6 +20,7 @@ from labkit.protocols import GuestNic, GuestTransport, Lab
 from labkit.model import Adapter, Inventory
 from labkit.backends.netns import build as netlab
 from labkit.backends.netns.nsexec import ConsoleTransport, NsExecTransport, socket_in_netns
+from labkit.backends.netns.stack import run
 from labkit.backends.transports.fallback import FallbackTransport
 
 
@@ -67,8 +68,8 @@ class NetnsHypervisor:
         if self.adapter_network(vm, adapter) == network:
             return False
         port = self._port(vm, adapter)
-        netlab.run("ip", "-n", self.state["switch"], "link", "set", port, "master", self.state["bridges"][network])
-        netlab.run("ip", "-n", self.state["switch"], "link", "set", port, "up")
+        run("ip", "-n", self.state["switch"], "link", "set", port, "master", self.state["bridges"][network])
+        run("ip", "-n", self.state["switch"], "link", "set", port, "up")
         return True
 
     def powered_on(self, vm: str) -> bool:
@@ -120,12 +121,12 @@ class NetnsHypervisor:
             adapter, subnet = net.host_adapter, net.subnet
             if adapter is None or subnet is None:  # the lab was built with both from this inventory
                 raise BackendError(f"network {network!r} has no host virtual adapter or no subnet in the inventory")
-            netlab.run("ip", "-n", host, "link", "set", ifname, "up")
-            netlab.run("ip", "-n", host, "addr", "replace",
+            run("ip", "-n", host, "link", "set", ifname, "up")
+            run("ip", "-n", host, "addr", "replace",
                        f"{adapter.address}/{subnet.prefixlen}", "dev", ifname)
         else:
-            netlab.run("ip", "-n", host, "addr", "flush", "dev", ifname)
-            netlab.run("ip", "-n", host, "link", "set", ifname, "down")
+            run("ip", "-n", host, "addr", "flush", "dev", ifname)
+            run("ip", "-n", host, "link", "set", ifname, "down")
         return True
 
     def close(self) -> None:

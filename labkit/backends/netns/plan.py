@@ -5,6 +5,7 @@ bridge per virtual network plus the physical LAN, the host with its LAN NIC and 
 NAT device per NAT network uplinked through the host's stack, a DHCP server per network, the LAN
 router masquerading to an "internet" namespace that holds the external targets, and one namespace
 per VM. Interface names stay within Linux's 15 characters by using indexes, never user names.
+The inventory's ICMP firewalls (host and VMs) are carried into the plan so the build emulates them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class VmPlan:
     ns: str
     flavour: str  # debian | rhel
     ports: tuple[Port, ...]
+    icmp_firewall: bool = False  # drop inbound echo requests (rule 9)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Plan:
     dhcp: list[Dhcp] = field(default_factory=list)
     vms: dict[str, VmPlan] = field(default_factory=dict)
     host_adapters: dict[str, str] = field(default_factory=dict)  # network -> host ifname
+    host_icmp_firewall: bool = False  # the host drops echo requests arriving on its interfaces
     wan: tuple[IPv4Interface, IPv4Interface] = (IPv4Interface("100.64.255.1/30"), IPv4Interface("100.64.255.2/30"))
 
     @property
@@ -102,7 +105,8 @@ def check_supported(inv: Inventory) -> None:
 def make_plan(inv: Inventory) -> Plan:
     check_supported(inv)
     p = prefix_for(inv.lab)
-    plan = Plan(inv.lab, p, f"{p}-sw", f"{p}-host", f"{p}-router", f"{p}-inet")
+    plan = Plan(inv.lab, p, f"{p}-sw", f"{p}-host", f"{p}-router", f"{p}-inet",
+                host_icmp_firewall=inv.host.icmp_firewall)
     lan = inv.lan
     plan.segments["lan"] = Segment("lan", "br-lan")
     index = 0
@@ -154,7 +158,7 @@ def make_plan(inv: Inventory) -> Plan:
             mac = (ad.mac or f"00:0c:29:{k // 256:02x}:{k % 256:02x}:{j:02x}").lower()
             ports.append(Port(ns, ad.interface, f"v{k}a{j}", seg.bridge, None, mac, up=ad.connected))
         flavour = "rhel" if vm.dialect == "ifcfg" else "debian"
-        plan.vms[vm.name] = VmPlan(vm.name, ns, flavour, tuple(ports))
+        plan.vms[vm.name] = VmPlan(vm.name, ns, flavour, tuple(ports), vm.icmp_firewall)
     return plan
 
 

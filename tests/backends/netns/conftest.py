@@ -16,7 +16,8 @@ from labkit.inventory import load_inventory
 from tests.conftest import REPO, require
 
 NETNS_INVENTORY = REPO / "inventory" / "seed-netns.yml"
-TOOLS = ("ip", "iptables", "iptables-save", "dnsmasq", "unshare", "nsenter", "dhclient", "ifup", "fping", "ssh-keygen")
+TOOLS = ("ip", "iptables", "iptables-save", "dnsmasq", "unshare", "nsenter", "dhclient", "ifup", "fping", "ssh-keygen",
+         "arping")
 
 
 def require_lab_host() -> None:

@@ -33,3 +33,12 @@ def test_neighbour_entries_count_on_link_peers_and_gateways():
     inv = load_inventory(REPO / "inventory" / "seed-netns.yml")
     # centos and nat2 share VMnet8 (1 peer each + the NAT gateway), win7 is alone on the LAN (+ router)
     assert neighbour_entries(inv) == (1 + 1) * 2 + (0 + 1)
+
+
+def test_firewalls_are_carried_into_the_plan():
+    inv = load_inventory(REPO / "tests" / "backends" / "netns" / "model-rules.yml")
+    plan = make_plan(inv)
+    assert {name for name, vm in plan.vms.items() if vm.icmp_firewall} == {"fw"}
+    assert plan.host_icmp_firewall is False
+    host = inv.host.model_copy(update={"icmp_firewall": True})
+    assert make_plan(inv.model_copy(update={"host": host})).host_icmp_firewall is True
