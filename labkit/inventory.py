@@ -181,6 +181,7 @@ def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str
 
     macs: dict[str, tuple] = {}
     statics: dict[IPv4Address, tuple] = {}
+    infra = infrastructure(inv)
     for i, vm in enumerate(inv.vms):
         loc = ("vms", i)
         if vm.name in RESERVED:
@@ -211,10 +212,29 @@ def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str
                 macs[mac] = aloc + ("mac",)
             if ad.config is not None and ad.config.address is not None:
                 ip = ad.config.address.ip
-                if ip in statics:
+                if ip in infra:  # two holders of one address (rule 10): refused before anything runs
+                    yield src.error(f"{ip} is {infra[ip]}: a VM holding it too is an address conflict",
+                                    aloc + ("config", "address"))
+                elif ip in statics:
                     yield src.error(f"duplicate static address {ip} (also on line {src.line_of(statics[ip])})",
                                     aloc + ("config", "address"))
                 statics[ip] = aloc + ("config", "address")
+
+
+def infrastructure(inv: Inventory) -> dict[IPv4Address, str]:
+    """The addresses the lab's own devices hold, each with whose it is ("the host's LAN address"):
+    never a VM's to take."""
+    out = {inv.host.lan_address: "the host's LAN address", inv.lan.router: "the LAN router's address"}
+    if inv.lan.dhcp is not None and inv.lan.dhcp.server is not None:
+        out.setdefault(inv.lan.dhcp.server, "the LAN's DHCP server's address")
+    for name, net in inv.networks.items():
+        if net.gateway is not None:
+            out.setdefault(net.gateway, f"{name}'s NAT device's address")
+        if net.host_adapter is not None:
+            out.setdefault(net.host_adapter.address, f"the host's {name} adapter's address")
+        if net.dhcp is not None and net.dhcp.server is not None:
+            out.setdefault(net.dhcp.server, f"{name}'s DHCP server's address")
+    return out
 
 
 def _pool(pool: DhcpPool, subnet: IPv4Network, src: Source, loc: Loc) -> Iterator[InputError]:

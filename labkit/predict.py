@@ -10,7 +10,9 @@ falls out of that walk rather than being a special case:
   host-only -> nothing forwards; wrong subnet/gateway -> no route or nobody answers ARP; firewall ->
   request dropped (but not what vmnat re-sends to the host itself: that is local); the host's OS
   decides whether it answers for an address of another adapter (Linux: weak host model, Windows:
-  strong); two holders of one address -> conflict, reported, never guessed.
+  strong); two holders of one address -> conflict, reported, never guessed (a walk that meets a
+  contested address stops with the conflict, and so does pinging one's own address when another
+  holds it too: Verdict.conflict names the holders).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from labkit.results import Expectation
+from labkit.results import AddressConflict, Expectation
 from labkit.topology import LAN, WAN, Endpoint, Iface, Node, Topology
 
 MAX_HOPS = 16
@@ -30,6 +32,7 @@ MAX_HOPS = 16
 class Verdict:
     reachable: bool | None  # None: cannot be predicted (address conflict)
     reason: str
+    conflict: AddressConflict | None = None  # the conflict the walk met (set when reachable is None)
 
     @property
     def expectation(self) -> Expectation | None:
@@ -37,7 +40,9 @@ class Verdict:
 
 
 class Conflict(Exception):
-    pass
+    def __init__(self, conflict: AddressConflict) -> None:
+        super().__init__(f"address conflict: {conflict}")
+        self.conflict = conflict
 
 
 class _Unreachable(Exception):
@@ -91,8 +96,7 @@ def _neighbour(topo: Topology, ifc: Iface, ip: IPv4Address, me: Node) -> Node:
                                + (" (a private address)" if ip.is_private else ""))
         raise _Unreachable(f"nothing answers ARP for {ip} on {ifc.segment}")
     if len(holders) > 1:
-        names = " and ".join(sorted(n.name for n in holders))
-        raise Conflict(f"address conflict: {names} both use {ip} on {ifc.segment}")
+        raise Conflict(AddressConflict(str(ip), tuple(sorted(n.name for n in holders)), ifc.segment))
     return holders[0]
 
 
@@ -149,6 +153,10 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
         return Verdict(False, target.why_none or f"{target.ref} has no address")
     src_node = topo.nodes[source]
     if src_node.owns(target.address):
+        for ifc in src_node.ifaces:  # its own address, but someone else's too on one of its segments?
+            if ifc.ip == target.address and len(topo.arp.get(ifc.segment, {}).get(ifc.ip, ())) > 1:
+                conflict = topo.conflict_of(source, ifc.ip)
+                return Verdict(None, f"address conflict: {conflict}", conflict)
         return Verdict(True, "own address")
     nat: list[tuple[Node, IPv4Address]] = []
     try:
@@ -163,7 +171,7 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
         if back is not src_node:
             return Verdict(False, f"the reply for {seen_src} went to {back.name}")
     except Conflict as exc:
-        return Verdict(None, str(exc))
+        return Verdict(None, str(exc), exc.conflict)
     except _Unreachable as exc:
         why = [topo.misaddressed[n] for n in (source, target.node) if n in topo.misaddressed]
         return Verdict(False, "; ".join([*why, str(exc)]))
@@ -172,12 +180,8 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
 
 def conflicts(topo: Topology) -> list[str]:
     """Every address held by more than one node on one segment."""
-    out = []
-    for seg, table in sorted(topo.arp.items()):
-        for ip, holders in sorted(table.items()):
-            if len(holders) > 1:
-                out.append(f"{ip} on {seg}: " + ", ".join(sorted(h.name for h in holders)))
-    return out
+    return [f"{ip} on {seg}: " + ", ".join(sorted(h.name for h in holders))
+            for (seg, ip), holders in sorted(topo.contested.items())]
 
 
 # What decides a VM's verdicts (gateway, firewall, segments, which subnets its addresses are in),
@@ -203,8 +207,7 @@ class Predictor:
         self.topo = topo
         self.networks = sorted({i.network for n in topo.nodes.values() for i in n.ifaces},
                                key=lambda net: (int(net.network_address), net.prefixlen))
-        self.conflicted = {n.name for seg in topo.arp.values() for holders in seg.values()
-                           if len(holders) > 1 for n in holders}
+        self.conflicted = {n.name for holders in topo.contested.values() for n in holders}
         self._ids: dict[ClassKey, int] = {}
         self._skeys: dict[str, int] = {}
         self._tkeys: dict[str, int] = {}
@@ -306,6 +309,23 @@ class Predictor:
             self._reworded[memo] = done
         return done
 
+    def conflict(self, source: Endpoint, target: Endpoint, verdict: Verdict | None = None) -> AddressConflict | None:
+        """The address conflict a cell is caught in (None: none): one the model's walk met (its
+        `verdict`, computed when not given), else the target's address held by more than one node,
+        else a VM source's. The host and the router send from whichever of their addresses the
+        route picks, so theirs count only where the walk meets them."""
+        topo = self.topo
+        if not topo.contested:
+            return None
+        if verdict is None:
+            verdict = self.verdict(source.node, target)
+        if verdict.conflict is not None:
+            return verdict.conflict
+        found = topo.conflict_of(target.node, target.address)
+        if found is None and source.node in topo.nodes and topo.nodes[source.node].kind == "vm":
+            found = topo.conflict_of(source.node, source.address)
+        return found
+
     def rows(self, sources: list[str], targets: list[Endpoint]) -> Iterator[tuple[str, list[Verdict]]]:
         """For each source node, the verdicts against every target: `verdict` without per-cell overhead.
 
@@ -338,4 +358,5 @@ class Predictor:
             if old != new:
                 swaps[old] = new
                 swaps.update(zip(self._addr_strs(old), self._addr_strs(new), strict=False))
-        return Verdict(verdict.reachable, pattern.sub(lambda m: swaps.get(m.group(0), m.group(0)), verdict.reason))
+        return Verdict(verdict.reachable, pattern.sub(lambda m: swaps.get(m.group(0), m.group(0)), verdict.reason),
+                       verdict.conflict)

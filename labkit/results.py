@@ -5,6 +5,9 @@ place. `error` is a verdict of its own: a cell whose probe could not run is neve
 unreachable, because "I could not ask" and "no reply" mean different things to a lab trainer.
 `no_address` is one too, seen only where a playbook expects it: the cell's source or target had no
 address when the matrix ran (a lab that breaks DHCP on purpose), so nothing was probed.
+A cell caught in an address conflict (two holders of one address, docs/model.md rule 10) carries
+an `AddressConflict`: the model has no expectation for it, so it is reported as a conflict rather
+than judged, unless the playbook itself states what it expects there.
 """
 
 from __future__ import annotations
@@ -14,6 +17,21 @@ from typing import Literal
 
 Verdict = Literal["reachable", "unreachable", "error", "no_address"]
 Expectation = Literal["reachable", "unreachable", "no_address"]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressConflict:
+    """One address held by more than one node on one segment: who answers there is not the model's
+    to guess. `holders` are the nodes' names, sorted; `segment` is where they meet (a network's
+    name, "lan" for the physical LAN)."""
+
+    address: str
+    holders: tuple[str, ...]
+    segment: str | None = None
+
+    def __str__(self) -> str:
+        where = f" on {self.segment}" if self.segment else ""
+        return f"{self.address} is held by {' and '.join(self.holders)}{where}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +53,20 @@ class Cell:
     expected: Expectation | None
     observed: Observation
     expected_reason: str | None = None  # the model's explanation, when the expectation came from it
+    conflict: AddressConflict | None = None  # the source's or target's address (or one on the way) is held twice
 
     @property
     def ok(self) -> bool:
-        """A cell holds when nothing was expected of it, or when what was seen is what was expected."""
+        """A cell holds when what was seen is what was expected; with no expectation, when a verdict
+        was seen, or when it is an address conflict (reported as one, never counted as failed)."""
         if self.expected is None:
-            return self.observed.verdict in ("reachable", "unreachable")
+            return self.conflict is not None or self.observed.verdict in ("reachable", "unreachable")
         return self.observed.verdict == self.expected
+
+    @property
+    def unjudged_conflict(self) -> bool:
+        """A conflict cell nobody stated an expectation for: shown as a conflict, neither passed nor failed."""
+        return self.conflict is not None and self.expected is None
 
 
 @dataclass(slots=True)
@@ -57,6 +82,9 @@ class MatrixResult:
 
     def failed_cells(self) -> list[Cell]:
         return [c for c in self.cells if not c.ok]
+
+    def conflict_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.conflict is not None]
 
     def cell(self, source: str, target: str) -> Cell:
         for c in self.cells:
@@ -79,6 +107,7 @@ class StepResult:
     vms: dict[str, VMResult] = field(default_factory=dict)
     matrix: MatrixResult | None = None
     error: str | None = None  # a failure of the step as a whole (not of one VM)
+    topology: TopologySummary | None = None  # the lab as a ping_matrix step saw it (HTML report)
 
     @property
     def ok(self) -> bool:
@@ -102,3 +131,45 @@ class RunResult:
     @property
     def matrices(self) -> list[MatrixResult]:
         return [s.matrix for s in self.steps if s.matrix is not None]
+
+
+# ---- the lab as a matrix saw it: plain strings, for drawing (labkit/report/as_html.py) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSummary:
+    name: str  # the inventory's mode name ("nat")
+    type: str  # nat, hostonly, bridged, custom
+    backend_network: str | None = None  # VMnet8, a port group
+    subnet: str | None = None
+    host_address: str | None = None  # the host's virtual adapter on it; None: the host has none here
+    host_enabled: bool | None = None
+    gateway: str | None = None  # the NAT device
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSummary:
+    interface: str
+    network: str | None  # None: disconnected
+    address: str | None = None  # with its prefix ("10.0.0.130/24")
+
+
+@dataclass(frozen=True, slots=True)
+class VMSummary:
+    name: str
+    os: str
+    powered_on: bool
+    adapters: tuple[AdapterSummary, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopologySummary:
+    """Networks, the host's adapters on or off, and each VM's adapters by network, at one moment."""
+
+    lab: str
+    host_address: str  # the host on the physical LAN
+    lan_subnet: str
+    router: str
+    networks: tuple[NetworkSummary, ...] = ()
+    vms: tuple[VMSummary, ...] = ()
+    externals: tuple[tuple[str, str], ...] = ()  # (name, address): "internet"

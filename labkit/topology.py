@@ -5,15 +5,21 @@ VMnet, the physical LAN that bridged adapters join, the host with its virtual ad
 device per NAT network whose traffic leaves through the host's stack (so it survives the host's
 VMnet8 adapter being disabled), the LAN router that masquerades to the internet, and the named
 external targets out there. predict.py walks packets across it.
+
+Two holders of one address on one segment are recorded as contested (rule 10): the model reports
+them and never guesses who answers. A lab that does decide it (the simulated one: the most recent
+holder answers ARP) settles the ARP tables with `settle`, and the conflicts stay on record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from labkit.endpoints import EndpointParser, dhcp_ref, gateway_ref
 from labkit.inventory import network_subnet
+from labkit.results import AddressConflict
 from labkit.state import LabState
 
 LAN, WAN = "lan", "wan"
@@ -68,6 +74,15 @@ class Topology:
         self.absent_routes: list = []  # (subnet, why) the host would reach through a disabled adapter
         self.absent: dict[IPv4Address, str] = {}  # addresses that would answer but do not, and why
         self._build()
+        # (segment, address) -> every holder there, where there is more than one (rule 10)
+        self.contested: dict[tuple[str, IPv4Address], list[Node]] = {
+            (seg, ip): list(holders) for seg, table in self.arp.items() for ip, holders in table.items()
+            if len(holders) > 1}
+        self._conflict_of: dict[tuple[str, IPv4Address], AddressConflict] = {}  # (holder, address) -> conflict
+        for (seg, ip), holders in self.contested.items():
+            conflict = AddressConflict(str(ip), tuple(sorted(h.name for h in holders)), seg)
+            for h in holders:
+                self._conflict_of.setdefault((h.name, ip), conflict)
         self.endpoints = EndpointParser(state.inventory,
                                         {name: [i.name for i in vm.ifaces] for name, vm in state.vms.items()})
 
@@ -132,6 +147,22 @@ class Topology:
                         if node.gateway is None and ifc.gateway is not None:
                             node.gateway = ifc.gateway
             self.add(node)
+
+    # ---- address conflicts (rule 10) --------------------------------------------------------
+
+    def conflict_of(self, node: str, address: IPv4Address | None) -> AddressConflict | None:
+        """The conflict over `address` on a segment where `node` holds it (None: it holds it alone
+        there, or not at all)."""
+        if address is None or not self._conflict_of:
+            return None
+        return self._conflict_of.get((node, address))
+
+    def settle(self, answers: Callable[[str, IPv4Address, list[Node]], Node]) -> None:
+        """Decide who answers ARP for each contested address, for a lab that decides it (the simulated
+        one): `answers(segment, address, holders)` picks the holder; the ARP table keeps it alone, so
+        the model's walk follows it. `contested` and `conflict_of` still report every conflict."""
+        for (seg, ip), holders in self.contested.items():
+            self.arp[seg][ip] = [answers(seg, ip, list(holders))]
 
     # ---- names in playbooks -> endpoints ----------------------------------------------------
 

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Interface
 import pytest
 
 from labkit.inventory import load_inventory
-from labkit.predict import conflicts, ping
+from labkit.predict import Predictor, conflicts, ping
 from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
 from labkit.topology import Topology
 from tests.conftest import REPO
@@ -142,6 +142,63 @@ def test_rule10_duplicate_addresses_are_a_conflict_not_a_guess(inv):
     assert v.reachable is None and v.expectation is None
     assert "conflict" in v.reason and "x" in v.reason and "y" in v.reason
     assert conflicts(t) == ["10.0.0.150 on nat: x, y"]
+    assert v.conflict is not None and (v.conflict.address, v.conflict.holders, v.conflict.segment) == (
+        "10.0.0.150", ("x", "y"), "nat")
+    # a holder pinging the address is not "own address" either: the other holder has it too
+    v = verdict(t, "x", "y")
+    assert v.reachable is None and v.conflict.holders == ("x", "y")
+    # a holder's own pings: the replies come back to an address two hosts answer for
+    v = verdict(t, "x", "a")
+    assert v.reachable is None and v.conflict.holders == ("x", "y")
+
+
+def test_rule10_a_vm_holding_the_hosts_lan_address_is_a_conflict_not_own_address(inv):
+    t = lab(inv, vm("squat", "bridged", "192.168.1.100/24", "192.168.1.1"), vm(*BRIDGED))
+    for src, dst in (("host", "squat"), ("squat", "host"), ("router", "host"), ("br", "squat")):
+        v = verdict(t, src, dst)
+        assert v.reachable is None and v.expectation is None, (src, dst, v)
+        assert v.conflict.holders == ("host", "squat") and v.conflict.segment == "lan", (src, dst)
+    assert "own address" not in verdict(t, "host", "squat").reason
+    assert conflicts(t) == ["192.168.1.100 on lan: host, squat"]
+    assert verdict(t, "br", "router").reachable  # what does not touch the address is not affected
+
+
+def test_rule10_a_vm_holding_the_nat_device_address_is_met_on_the_way(inv):
+    t = lab(inv, vm("gw", "nat", "10.0.0.2/24", None), vm(*NAT_A))
+    v = verdict(t, "a", "internet")  # a's gateway is 10.0.0.2: two hosts answer for it
+    assert v.reachable is None and v.conflict.holders == ("gw", "nat.gateway")
+    predictor = Predictor(t)
+    assert predictor.conflict(t.resolve("a"), t.resolve("internet")) == v.conflict
+
+
+def test_rule10_a_cell_whose_target_is_contested_is_marked_even_when_the_walk_stops_before(inv):
+    t = lab(inv, vm("x", "nat", "10.0.0.150/24", "10.0.0.2"), vm("y", "nat", "10.0.0.150/24", "10.0.0.2"),
+            vm(*HOSTONLY))
+    predictor = Predictor(t)
+    v = predictor.verdict("ho", t.resolve("x"))
+    assert v.reachable is False  # nothing forwards out of host-only: the conflict is never reached
+    c = predictor.conflict(t.resolve("ho"), t.resolve("x"), v)
+    assert c is not None and c.holders == ("x", "y")
+    assert predictor.conflict(t.resolve("ho"), t.resolve("host")) is None
+    assert predictor.conflict(t.resolve("x"), t.resolve("ho")) == c  # a VM source's own address
+    assert {"x", "y"} <= predictor.conflicted
+
+
+def test_settled_topology_follows_the_chosen_holder_and_keeps_the_conflict(inv):
+    """A lab that decides who answers (the sim: the most recent holder) settles the ARP tables."""
+    def make():
+        return lab(inv, vm("x", "nat", "10.0.0.150/24", "10.0.0.2", firewall=True),
+                   vm("y", "nat", "10.0.0.150/24", "10.0.0.2"), vm(*NAT_A))
+    for winner, seen in (("x", False), ("y", True)):
+        t = make()
+        t.settle(lambda seg, ip, holders: next(h for h in holders if h.name == winner))
+        assert verdict(t, "a", "x").reachable is seen  # x's firewall drops what reaches x
+        loser = "y" if winner == "x" else "x"
+        back = verdict(t, loser, "host.nat")
+        assert back.reachable is False and f"went to {winner}" in back.reason
+        assert verdict(t, winner, "host.nat").reachable
+        assert conflicts(t) == ["10.0.0.150 on nat: x, y"]
+        assert t.conflict_of("x", IPv4Address("10.0.0.150")).holders == ("x", "y")
 
 
 def test_host_and_nat_device_are_separate_devices(inv):

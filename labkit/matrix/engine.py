@@ -6,6 +6,10 @@ output, never from the exit status alone, and a probe that could not run is an `
 reason, never `unreachable`. Expectations come from the playbook's cells or from the model. A cell
 a playbook expects to be `no_address` is settled without a probe when its source or target has no
 address (the source is not even asked: a VM without an address is often one labkit cannot reach).
+A cell caught in an address conflict in the observed state (rule 10: its target's or source's
+address, or one on its way, held by more than one node) carries the conflict and gets no
+expectation from the model: it is reported as a conflict, not judged; a playbook's own expectation
+for it still applies.
 """
 
 from __future__ import annotations
@@ -157,16 +161,17 @@ def run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers: 
                 continue
             expected: Expectation | None = explicit.get((src, t.ref))
             why: str | None = None
-            if use_model:
-                verdict = predictor.verdict(sources[src], t)
-                why = verdict.reason
-                if expected is None:
+            verdict = predictor.verdict(sources[src], t) if use_model else None
+            conflict = predictor.conflict(ends[src], t, verdict)
+            if verdict is not None:
+                why = verdict.reason if conflict is None or verdict.conflict else f"address conflict: {conflict}"
+                if expected is None and conflict is None:
                     expected = verdict.expectation
             if settled and (src, t.ref) in settled:
                 obs = settled[(src, t.ref)]
             else:
                 obs = observed[src][t.ref]
-            cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected, obs, why))
+            cells.append(Cell(src, t.ref, str(t.address) if t.address else None, expected, obs, why, conflict))
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
 
 
@@ -181,20 +186,22 @@ def _no_address(source: Endpoint, target: Endpoint) -> Observation | None:
 def predicted_matrix(topo: Topology, step: str, sources: list[str], targets: list[str]) -> MatrixResult:
     """The model's matrix with nothing probed: each cell's `observed` is the model's verdict (via "model").
 
-    A conflict (the model will not guess) shows as `error` with its reason.
+    A conflict (the model will not guess) shows as `error` with its reason, and the cell carries it.
     """
     predictor = Predictor(topo)
     ends = [topo.resolve(ref) for ref in targets]
     addresses = [str(t.address) if t.address else None for t in ends]
     seen: dict[int, Observation] = {}  # one Observation per distinct verdict object
     cells: list[Cell] = []
-    nodes = [topo.resolve(ref).node for ref in sources]
-    for src, (_, row) in zip(sources, predictor.rows(nodes, ends), strict=True):
+    src_ends = [topo.resolve(ref) for ref in sources]
+    contested = bool(topo.contested)
+    for src, src_end, (_, row) in zip(sources, src_ends, predictor.rows([e.node for e in src_ends], ends), strict=True):
         for t, address, v in zip(ends, addresses, row, strict=True):
             if t.ref == src:
                 continue
             obs = seen.get(id(v))
             if obs is None or obs.reason is not v.reason:
                 obs = seen[id(v)] = Observation(v.expectation or "error", reason=v.reason, via="model")
-            cells.append(Cell(src, t.ref, address, None, obs, v.reason))
+            conflict = predictor.conflict(src_end, t, v) if contested else None
+            cells.append(Cell(src, t.ref, address, None, obs, v.reason, conflict))
     return MatrixResult(step, list(sources), list(targets), cells)

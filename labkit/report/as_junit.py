@@ -1,4 +1,8 @@
-"""JUnit XML of a run: one suite per step, one case per VM and per matrix cell, for CI dashboards."""
+"""JUnit XML of a run: one suite per step, one case per VM and per matrix cell, for CI dashboards.
+
+A cell caught in an address conflict that nobody stated an expectation for is a skipped case with
+the conflict as its reason: the model will not guess it, and it is not a failure either.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from labkit.results import Cell, RunResult, StepResult
 
 
 def cell_message(cell: Cell) -> str:
-    """'expected reachable, observed unreachable: <reason>' (expected 'nothing' when None)."""
+    """'expected reachable, observed unreachable: <reason>' (expected 'nothing' when None), after
+    'address conflict: <address> is held by <holders>; ' for a conflict cell."""
     msg = f"expected {cell.expected or 'nothing'}, observed {cell.observed.verdict}"
-    return f"{msg}: {cell.observed.reason}" if cell.observed.reason else msg
+    msg = f"{msg}: {cell.observed.reason}" if cell.observed.reason else msg
+    return f"address conflict: {cell.conflict}; {msg}" if cell.conflict is not None else msg
 
 
 def _cell_detail(cell: Cell) -> str:
@@ -44,7 +50,10 @@ def _suite(parent: ET.Element, run: RunResult, step: StepResult) -> ET.Element:
         _case(suite, classname, vm, None if r.ok else "failure", r.error or "failed", r.detail or "")
     if step.matrix is not None:
         for c in step.matrix.cells:
-            kind = None if c.ok else ("error" if c.observed.verdict == "error" else "failure")
+            if c.unjudged_conflict:
+                kind: str | None = "skipped"
+            else:
+                kind = None if c.ok else ("error" if c.observed.verdict == "error" else "failure")
             _case(suite, classname, f"{c.source} -> {c.target}", kind, cell_message(c), _cell_detail(c))
     return suite
 
@@ -53,9 +62,12 @@ def _count(elem: ET.Element, cases: list[ET.Element]) -> tuple[int, int, int]:
     tests = len(cases)
     failures = sum(1 for c in cases if c.find("failure") is not None)
     errors = sum(1 for c in cases if c.find("error") is not None)
+    skipped = sum(1 for c in cases if c.find("skipped") is not None)
     elem.set("tests", str(tests))
     elem.set("failures", str(failures))
     elem.set("errors", str(errors))
+    if skipped:  # only then: reports without a conflict stay as they were
+        elem.set("skipped", str(skipped))
     return tests, failures, errors
 
 

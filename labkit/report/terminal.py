@@ -1,5 +1,7 @@
 """The terminal view of a run. Colour only (never bold or italic), so a console with colour turned
 off (NO_COLOR, not a TTY) prints plain text; the words and glyphs carry the meaning on their own.
+A cell caught in an address conflict shows `? conflict` and what was seen (yellow: not judged), and
+each conflict is listed once below the table with the cells it touches.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from labkit.results import Cell, MatrixResult, RunResult
 
 
 _WORD = {"reachable": "● reach", "unreachable": "○ unreach", "error": "! error", "no_address": "∅ no addr"}
-_SHORT = {"reachable": "reach", "unreachable": "unreach", "no_address": "no addr"}
+_SHORT = {"reachable": "reach", "unreachable": "unreach", "error": "error", "no_address": "no addr"}
+_SHOWN_PAIRS = 6  # cells named per conflict below the table
 
 
 def make_console(file: IO[str] | None = None) -> Console:
@@ -34,7 +37,9 @@ def make_console(file: IO[str] | None = None) -> Console:
 def _cell_text(cell: Cell | None) -> Text:
     if cell is None:
         return Text("·")
-    text = _WORD[cell.observed.verdict]
+    if cell.unjudged_conflict:
+        return Text(f"? conflict ({_SHORT[cell.observed.verdict]})", style="yellow")
+    text = _WORD[cell.observed.verdict] + (" ?conflict" if cell.conflict is not None else "")
     if not cell.ok:
         if cell.expected is not None:
             text += f" (want {_SHORT[cell.expected]})"
@@ -55,6 +60,15 @@ def render_matrix(matrix: MatrixResult, console: Console) -> None:
     for c in matrix.failed_cells():
         line = f"  ✗ {c.source} -> {c.target} ({c.address or 'no address'}): {cell_message(c)}"
         console.print(Text(line, style="red"), highlight=False)
+    by_conflict: dict[str, list[Cell]] = {}
+    for c in matrix.conflict_cells():
+        by_conflict.setdefault(str(c.conflict), []).append(c)
+    for conflict, cells in by_conflict.items():
+        pairs = ", ".join(f"{c.source} -> {c.target}" for c in cells[:_SHOWN_PAIRS])
+        more = f" and {len(cells) - _SHOWN_PAIRS} more" if len(cells) > _SHOWN_PAIRS else ""
+        line = (f"  ? address conflict: {conflict}, not judged: "
+                f"{len(cells)} cell{'s' if len(cells) != 1 else ''} ({pairs}{more})")
+        console.print(Text(line, style="yellow"), highlight=False)
 
 
 def render_run(run: RunResult, console: Console) -> None:
@@ -77,4 +91,6 @@ def render_run(run: RunResult, console: Console) -> None:
         f"{len(run.steps)} steps, {data['failed_steps']} failed; "
         f"{data['cells']} cells, {data['failed_cells']} failed"
     )
+    if data.get("conflict_cells"):
+        summary += f", {data['conflict_cells']} in an address conflict"
     console.print(Text(summary, style="green" if run.ok else "red"), highlight=False)

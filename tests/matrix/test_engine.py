@@ -105,3 +105,54 @@ def test_without_a_no_address_expectation_nothing_changes():
     cell = run_matrix(lab, "m", spec, state).cell("host", "centos")
     assert (cell.expected, cell.observed.verdict, cell.ok) == ("unreachable", "error", False)
     assert cell.observed.reason == "no address: no DHCP server answered"
+
+
+def _sharing_address(lab, vm: str, with_vm: str):
+    """The lab's observed state with `vm` given `with_vm`'s address (a hand-built conflict)."""
+    state = observe(lab).copy()
+    state.vms[vm].ifaces[0].address = state.vms[with_vm].ifaces[0].address
+    return state
+
+
+def test_conflict_cells_are_marked_have_no_model_expectation_and_do_not_fail():
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    state = _sharing_address(lab, "nat2", "centos")  # both 10.0.0.101 on VMnet8
+    spec = PingMatrix(sources=["host", "win7", "centos", "nat2"], targets=["host.nat", "centos", "nat2", "router"],
+                      count=1, expect="model")
+    m = run_matrix(lab, "m", spec, state)
+    for source, target in (("host", "centos"), ("host", "nat2"), ("centos", "nat2"), ("nat2", "router"),
+                           ("centos", "host.nat")):
+        cell = m.cell(source, target)
+        assert cell.conflict is not None, (source, target)
+        assert cell.conflict.holders == ("centos", "nat2") and cell.conflict.address == "10.0.0.101"
+        assert cell.expected is None and cell.ok, (source, target)
+        assert cell.expected_reason is not None and "address conflict" in cell.expected_reason
+    clean = m.cell("host", "router")
+    assert clean.conflict is None and clean.expected == "reachable"
+    # every cell with centos or nat2 at either end: 2 targets for host and win7, 3 targets for each of them
+    assert m.ok and len(m.conflict_cells()) == 2 * 2 + 2 * 3
+
+
+def test_explicit_expectations_still_apply_to_conflict_cells():
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    state = _sharing_address(lab, "nat2", "centos")
+    spec = PingMatrix.model_validate({"sources": ["host"], "targets": ["centos", "router"], "count": 1,
+                                      "expect": {"cells": [{"from": "host", "to": "centos", "result": "unreachable"}]}})
+    m = run_matrix(lab, "m", spec, state)
+    cell = m.cell("host", "centos")
+    assert cell.conflict is not None and cell.conflict.holders == ("centos", "nat2")  # marked without the model
+    assert cell.expected == "unreachable" and cell.observed.verdict == "reachable" and not cell.ok
+
+
+def test_predicted_matrix_marks_conflicts_and_does_not_count_them_failed():
+    from labkit.matrix.engine import predicted_matrix
+
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    topo = Topology(_sharing_address(lab, "nat2", "centos"))
+    m = predicted_matrix(topo, "p", ["host", "centos"], ["centos", "nat2", "router"])
+    cell = m.cell("host", "nat2")
+    assert cell.conflict is not None and cell.observed.verdict == "error" and cell.ok
+    assert "address conflict" in (cell.observed.reason or "")
+    assert m.cell("host", "router").conflict is None
+    assert m.cell("centos", "router").conflict is not None  # the replies come back to a contested address
+    assert m.ok

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from labkit.report.as_json import SCHEMA, SCHEMA_NO_ADDRESS, to_json, write_json
+from labkit.report.as_json import SCHEMA, SCHEMA_CONFLICT, SCHEMA_NO_ADDRESS, to_json, write_json
 from labkit.report.as_junit import to_junit, write_junit
 from labkit.report.terminal import make_console, render_run
 from labkit.results import (
+    AddressConflict,
     Cell,
     MatrixResult,
     Observation,
@@ -227,3 +228,60 @@ def test_terminal_shows_no_address() -> None:
     assert "∅ no addr" in text and "● reach (want no addr)" in text
     assert "✗ b -> a (10.0.0.1): expected no_address, observed reachable" in text
     assert "a -> b" not in text  # a held cell is not listed as failing
+
+
+# --- address conflicts ------------------------------------------------------------------------
+
+
+def conflict_run() -> RunResult:
+    c = AddressConflict("10.0.0.128", ("deb1", "deb2"), "nat")
+    cells = [
+        Cell("host", "deb1", "10.0.0.128", None, reach(), "address conflict: 10.0.0.128 is held by deb1 and deb2 on nat", c),
+        Cell("host", "deb2", "10.0.0.128", None, Observation("error", reason="could not connect", via="ssh"), None, c),
+        Cell("host", "rh", "10.0.0.130", "reachable", reach()),
+        Cell("rh", "deb1", "10.0.0.128", "unreachable", reach(), None, c),  # the playbook's own expectation
+    ]
+    matrix = MatrixResult("dup", ["host", "rh"], ["deb1", "deb2", "rh"], cells)
+    return RunResult("lab1", "sim", [StepResult("dup", "ping_matrix", matrix=matrix)])
+
+
+def test_json_says_schema_3_and_names_the_holders_only_when_a_cell_is_in_a_conflict() -> None:
+    data = to_json(conflict_run())
+    assert data["schema"] == SCHEMA_CONFLICT == "labkit-report/3"
+    seen, error, clean, explicit = data["matrices"][0]["cells"]
+    assert list(seen)[-1] == "conflict" and "conflict" not in clean
+    assert seen["conflict"] == {"address": "10.0.0.128", "holders": ["deb1", "deb2"], "segment": "nat"}
+    assert (seen["expected"], seen["observed"], seen["ok"]) == (None, "reachable", True)
+    assert (error["observed"], error["ok"]) == ("error", True)  # not judged: never counted as failed
+    assert (explicit["expected"], explicit["observed"], explicit["ok"]) == ("unreachable", "reachable", False)
+    assert data["summary"] == {"cells": 4, "failed_cells": 1, "failed_steps": 1, "conflict_cells": 3}
+    # no conflict: no key, no count, the schema of before
+    plain = to_json(make_run())
+    assert "conflict_cells" not in plain["summary"]
+    assert all("conflict" not in c for m in plain["matrices"] for c in m["cells"])
+    assert to_json(no_address_run())["schema"] == SCHEMA_NO_ADDRESS
+
+
+def test_junit_skips_unjudged_conflict_cells_with_the_reason() -> None:
+    root = ET.fromstring(to_junit(conflict_run()).encode())
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("4", "1", "0", "2")
+    by_name = {c.get("name"): c for c in root.findall("testsuite/testcase")}
+    skipped = by_name["host -> deb1"].find("skipped")
+    assert skipped.get("message") == ("address conflict: 10.0.0.128 is held by deb1 and deb2 on nat; "
+                                      "expected nothing, observed reachable")
+    assert by_name["host -> deb2"].find("skipped") is not None and by_name["host -> deb2"].find("error") is None
+    assert len(by_name["host -> rh"]) == 0
+    failure = by_name["rh -> deb1"].find("failure")
+    assert failure.get("message").startswith("address conflict: 10.0.0.128 is held by deb1 and deb2 on nat; "
+                                             "expected unreachable, observed reachable")
+    assert ET.fromstring(to_junit(make_run()).encode()).get("skipped") is None
+
+
+def test_terminal_shows_conflicts_as_conflicts() -> None:
+    text = plain_output(conflict_run())
+    assert "? conflict (reach)" in text and "? conflict (error)" in text
+    assert "● reach ?conflict (want unreach)" in text  # explicit expectation: judged, and still marked
+    assert ("? address conflict: 10.0.0.128 is held by deb1 and deb2 on nat, not judged: "
+            "3 cells (host -> deb1, host -> deb2, rh -> deb1)") in " ".join(text.split())  # however it wraps
+    assert "✗ rh -> deb1" in text and "✗ host -> deb1" not in text
+    assert text.rstrip().endswith("4 cells, 1 failed, 3 in an address conflict")

@@ -6,6 +6,13 @@ the guest's file with labkit's own dialect module (the same parser labkit edits 
 the result as the guest's running configuration, and brings the interface up on the world's
 network, printing what the real tool prints. A file the dialect refuses fails the service as a
 real one would fail to apply it.
+
+Only RHEL's network service runs duplicate address detection: before it takes a static address,
+ifup-eth probes it with `arping -D` (unless ARPCHECK=no) and refuses one another host on the segment
+already answers for, printing "Error, some other host (MAC) already uses address X.", leaving the
+interface without an address and failing. Debian's ifupdown, netplan (systemd-networkd) and
+NetworkManager do no IPv4 duplicate address detection by default: they take the address, and the
+segment has a conflict (world.py says who then answers).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ if TYPE_CHECKING:
 
 IFCFG_DIR = "/etc/sysconfig/network-scripts"
 _IGNORED = ("~", ".bak", ".orig", ".rpmnew", ".rpmorig", ".rpmsave")
+_NO = ("no", "false", "n", "0")  # ARPCHECK values that turn the probe off, as initscripts read them
 
 
 def network_restart(g: SimGuest, argv: list[str]) -> CommandResult:
@@ -36,6 +44,7 @@ def ifcfg_service(g: SimGuest) -> CommandResult:
 
     vm = g.vm()
     out = ["Shutting down loopback interface:  [  OK  ]", "Bringing up loopback interface:  [  OK  ]"]
+    err: list[str] = []
     status = 0
     for path in sorted(p for p in g.files if p.startswith(IFCFG_DIR + "/ifcfg-") and not p.endswith("-lo")
                        and not p.endswith(_IGNORED)):  # as initscripts skip backups
@@ -56,6 +65,16 @@ def ifcfg_service(g: SimGuest) -> CommandResult:
         if not cfg.onboot:
             continue
         g.world.guest_config[(vm.name, device)] = cfg
+        if cfg.mode != "dhcp" and cfg.address is not None and (f.get("ARPCHECK") or "").lower() not in _NO:
+            ip = cfg.address.ip
+            mac = g.world.answering_mac(vm.name, device, ip)
+            if mac is not None:  # the restart took the interface down: it stays down, without the address
+                g.world.refuse_address(vm.name, device, f"{vm.name}'s {device}: the network service refused {ip}: "
+                                                        f"another host ({mac}) already uses it")
+                err.append(f"Error, some other host ({mac}) already uses address {ip}.")
+                out.append(f"Bringing up interface {device}:  [FAILED]")
+                status = 1
+                continue
         st = g.world.bring_up(vm.name, device)
         if cfg.mode == "dhcp":
             ok = st.address is not None
@@ -65,7 +84,7 @@ def ifcfg_service(g: SimGuest) -> CommandResult:
             status = status or (0 if ok else 1)
         else:
             out.append(f"Bringing up interface {device}:  [  OK  ]")
-    return CommandResult(status, "\n".join(out) + "\n")
+    return CommandResult(status, "\n".join(out) + "\n", "".join(line + "\n" for line in err))
 
 
 def ifupdown(g: SimGuest, argv: list[str]) -> CommandResult:

@@ -4,7 +4,8 @@ The commands are the real ones (`ip addr`, `ipconfig`, ping and fping with the f
 matrix/ping.py builds; the dialects' network restarts are in services.py) and the answers are
 printed in the real tools' formats, so the code above the transport (dialect editing, address
 reading, ping parsing) is the code that runs against real guests. Reachability comes from the
-model over the world's true state. Each handler takes the guest (guest.SimGuest) and its argv,
+model over the world's true state, address conflicts settled as world.py says (the most recent
+holder answers ARP), so a ping never reports a verdict the lab could not show. Each handler takes the guest (guest.SimGuest) and its argv,
 already expanded by the shell; TOOLS is every OS's table, tool_paths what `command -v` finds.
 """
 
@@ -38,6 +39,14 @@ def _verdict(g: SimGuest, target: str) -> tuple[Topology, Verdict | None]:
     return topo, predictor.classify(g.node, Endpoint(target, holders[0].name if holders else target, addr))
 
 
+def _answered(verdict: Verdict) -> bool:
+    """Whether the echo came back. The world's topology has its conflicts settled, so the model
+    always has a verdict here; None would be a guess, and the sim does not guess."""
+    if verdict.reachable is None:
+        raise RuntimeError(f"the simulated lab left an address conflict unsettled: {verdict.reason}")
+    return verdict.reachable
+
+
 def _rtts(node: str, target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
     """Round-trip times that differ per pair but repeat exactly from run to run."""
     if not reachable:
@@ -57,7 +66,7 @@ def _ping(g: SimGuest, argv: list[str]) -> CommandResult:
         return CommandResult(*render_ping_error(g.os, f"{target}: Name or service not known"))
     if not topo.nodes[g.node].ifaces:
         return CommandResult(*render_ping_error(g.os, "connect: Network is unreachable"))
-    ok = verdict.reachable is not False
+    ok = _answered(verdict)
     return CommandResult(*render_ping(g.os, target, _rtts(g.node, target, count, ok, "translated" in verdict.reason)))
 
 
@@ -73,7 +82,7 @@ def _fping(g: SimGuest, argv: list[str]) -> CommandResult:
             continue
         holders = by_ip.get(addr)
         verdict = classify(node, Endpoint(target, holders[0].name if holders else target, addr))
-        results[target] = _rtts(node, target, count, verdict.reachable is not False, "translated" in verdict.reason)
+        results[target] = _rtts(node, target, count, _answered(verdict), "translated" in verdict.reason)
     return CommandResult(*render_fping(results))
 
 

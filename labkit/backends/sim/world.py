@@ -5,6 +5,16 @@ boot through their own network services, boot.py, taking leases from the same `L
 changes only through what labkit does to it: the hypervisor moves adapters and powers VMs, the
 guests' tools re-address themselves. Reachability is the model's (predict.py) over that state.
 
+Address conflicts (two holders of one address on one segment) are where the model stops (rule 10);
+a real segment does not stop, and neither does the sim. Its rule, deterministic and the one a real
+segment shows: the most recent holder answers ARP. Whoever brought the address up last (every
+`bring_up` is stamped) has sent the last gratuitous ARP and wins the neighbour caches, so a ping
+to the address gets that holder's reply, subject to the usual rules from the pinging source to it,
+and the replies other nodes send to that address go to it as well (a losing holder's own pings
+get no answer back). The lab's own devices (host, router, NAT devices, DHCP servers) hold their
+addresses from the start: a VM that brings one of them up later wins it. `topology()` is the
+model's Topology with the ARP tables settled that way; the conflicts stay on record in it.
+
 Detached jobs (a revert timer sleeping in a guest) wait here with their wake-up time on the
 virtual clock; `tick()`, called by every transport operation and hypervisor read, resumes those
 that are due, so they fire exactly when the next look at the lab could notice.
@@ -12,6 +22,8 @@ that are due, so they fire exactly when the next look at the lab could notice.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
 import re
 import threading
@@ -23,9 +35,10 @@ from labkit.backends.sim.shell import Job
 from labkit.described import Leases, address_interface, described_state, initial_iface
 from labkit.model import Inventory, OsFamily
 from labkit.netconfig import InterfaceConfig
-from labkit.predict import Predictor
+from labkit.predict import Predictor, weak_host
+from labkit.results import AddressConflict
 from labkit.state import IfaceState, LabState, VMState, initial_host_adapters
-from labkit.topology import Endpoint, Topology
+from labkit.topology import Endpoint, Node, Topology
 
 
 class SimWorld:
@@ -51,6 +64,8 @@ class SimWorld:
         self._reach: dict[tuple[str, IPv4Address], str | None] = {}
         self._reach_topo: Topology | None = None
         self._addresses: dict[str, IPv4Address | None] = {}
+        self._stamps = itertools.count(1)
+        self._raised: dict[tuple[str, str], int] = {}  # (vm, interface) -> when it last brought its address up
         for vm in inv.vms:
             boot(self, vm)
 
@@ -67,11 +82,50 @@ class SimWorld:
 
     # ---- the model's view ----
     def topology(self) -> Topology:
-        """The wires as they are now; rebuilt only after something changed."""
+        """The wires as they are now, conflicts settled (the most recent holder answers ARP);
+        rebuilt only after something changed."""
         with self.lock:
             if self._topo is None:
-                self._topo = Topology(self.state)
+                topo = Topology(self.state)
+                if topo.contested:
+                    topo.settle(self._most_recent)
+                self._topo = topo
             return self._topo
+
+    def _raised_at(self, node: Node, segment: str, ip: IPv4Address) -> int:
+        """When `node` last brought `ip` up on `segment` (0: the lab's devices, there from the start)."""
+        if node.kind != "vm":
+            return 0
+        return max((self._raised.get((node.name, i.name), 0) for i in node.ifaces if i.segment == segment and i.ip == ip),
+                   default=0)
+
+    def _most_recent(self, segment: str, ip: IPv4Address, holders: list[Node]) -> Node:
+        """Who answers ARP for a contested address: the holder that brought it up last (ties, which
+        only state built by hand has: the first in the lab's order)."""
+        return max(holders, key=lambda n: self._raised_at(n, segment, ip))
+
+    def answering_mac(self, vm: str, iface: str, ip: IPv4Address) -> str | None:
+        """The MAC of whoever else answers ARP for `ip` on the segment of `vm`'s `iface` (None:
+        nobody): what RHEL's duplicate address detection (`arping -D`) hears before it takes `ip`."""
+        with self.lock:
+            st = self.state.vms[vm].iface(iface)
+            if st.network is None or not self.state.vms[vm].powered_on:
+                return None
+            topo = self.topology()
+            segment = topo.segment_of(st.network)
+            others = [n for n in topo.by_ip.get(ip, []) if n.name != vm
+                      and any(i.segment == segment and i.ip == ip for i in n.ifaces)]
+            host = topo.nodes.get("host")
+            if not others and host is not None and host.owns(ip) and weak_host(topo) and any(
+                    i.segment == segment for i in host.ifaces):
+                others = [host]  # a weak-model host answers for an address of its other adapters
+            if not others:
+                return None
+            who = self._most_recent(segment, ip, others)
+            mac = None
+            if who.kind == "vm":
+                mac = self.state.vms[who.name].iface(next(i.name for i in who.ifaces if i.ip == ip)).mac
+            return (mac or _made_up_mac(who.name, segment)).upper()
 
     def predictor(self) -> Predictor:
         with self.lock:
@@ -102,15 +156,29 @@ class SimWorld:
             key = (node, address)
             if key not in self._reach:
                 holders = topo.by_ip.get(address, [])
+                conflict = topo.conflict_of(node, address)
                 why = None
-                if [h.name for h in holders] != [node]:
+                if conflict is not None:
+                    why = self._other_holder(topo, node, address, conflict)
+                elif [h.name for h in holders] != [node]:
                     why = f"{node}: nothing of it answers at {address}"
-                else:
+                if why is None:
                     verdict = self.predictor().classify("host", Endpoint(str(address), node, address))
                     if verdict.reachable is False:
                         why = f"{node} ({address}): connect timed out ({verdict.reason})"
                 self._reach[key] = why
             return self._reach[key]
+
+    @staticmethod
+    def _other_holder(topo: Topology, node: str, address: IPv4Address, conflict: AddressConflict) -> str | None:
+        """Why the host's connection to a contested address does not reach `node` (None: it does)."""
+        if "host" in conflict.holders:  # the host's own address: its connection stays local to it
+            return f"{node} ({address}): the host holds that address itself (address conflict: {conflict})"
+        who = topo.arp[conflict.segment or ""][address][0].name  # settled: the most recent holder
+        if who == node:
+            return None
+        return (f"{node} ({address}): {who} answers at that address (address conflict: {conflict}; "
+                "the most recent holder answers ARP)")
 
     # ---- guest networking, as the guest's own network service does it ----
     def bring_up(self, vm: str, iface: str) -> IfaceState:
@@ -123,8 +191,19 @@ class SimWorld:
                 st.address = st.gateway = None
                 st.note = None if cfg else f"{vm}'s {iface} is not configured"
                 return st
-            return address_interface(self.inventory, self.leases, vm, st, cfg.mode == "dhcp", cfg.address,
-                                     cfg.gateway)
+            address_interface(self.inventory, self.leases, vm, st, cfg.mode == "dhcp", cfg.address, cfg.gateway)
+            if st.address is not None:
+                self._raised[(vm, iface)] = next(self._stamps)  # its gratuitous ARP: the newest holder
+            return st
+
+    def refuse_address(self, vm: str, iface: str, why: str) -> IfaceState:
+        """The interface stays down without an address (a network service refused to bring it up)."""
+        with self.lock:
+            self.changed()
+            st = self.state.vms[vm].iface(iface)
+            st.address = st.gateway = None
+            st.note = why
+            return st
 
     # ---- detached jobs ----
     def park(self, job: Job) -> None:
@@ -179,3 +258,9 @@ class SimWorld:
             for ifc in self.state.vms[node].ifaces:
                 ifc.address = ifc.gateway = None
             self.changed()
+
+
+def _made_up_mac(node: str, segment: str) -> str:
+    """A stable MAC in VMware's OUI for a device the inventory gives none (host adapters, NAT devices)."""
+    digest = hashlib.sha256(f"{node}/{segment}".encode()).digest()
+    return "00:50:56:" + ":".join(f"{b:02x}" for b in digest[:3])
