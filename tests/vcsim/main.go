@@ -2,10 +2,13 @@
 //
 // Debian's govmomi (0.24.2) ships the simulator as a library only, so labkit builds this small
 // front end. It adds what labkit's inventories map modes to and the stock model lacks: a second
-// standard port group, a port group name that exists on two switches (for tie-breaking tests),
-// a TLS certificate chosen by the caller (the built-in one is RSA-1024, which OpenSSL refuses),
-// and VMware Tools guest operations that run inside netns lab VMs (guestops.go, -guest-exec).
-// It prints one JSON line with the URL, then serves until it is terminated.
+// standard port group on every host, a port group name that exists on two switches (for
+// tie-breaking tests), networks only one host carries and names no safe alphabet allows
+// (placement.go), a TLS certificate chosen by the caller (the built-in one is RSA-1024, which
+// OpenSSL refuses), VMware Tools guest operations that run inside netns lab VMs (guestops.go,
+// -guest-exec), a log of every SOAP request and reconfigure tasks that outlast their call
+// (front.go, -log-requests, -hold-reconfig). It prints one JSON line with the URL, then serves
+// until it is terminated.
 package main
 
 import (
@@ -48,6 +51,10 @@ func main() {
 	guestUser := flag.String("guest-user", "root", "the only guest user name guest operations accept")
 	guestPassword := flag.String("guest-password", "", "the only guest password accepted (default: from "+
 		"$VCSIM_GUEST_PASSWORD)")
+	logRequests := flag.Bool("log-requests", false, "log each SOAP request to stderr as it arrives: "+
+		"vcsim-request N METHOD THIS")
+	holdReconfig := flag.String("hold-reconfig", "", "VMNAME=MS[,VMNAME=MS]: ReconfigVM_Task on VMNAME "+
+		"answers at once with a task that runs MS milliseconds")
 	flag.Parse()
 
 	if *certFile == "" || *keyFile == "" {
@@ -93,11 +100,17 @@ func main() {
 	if err := installGuestOps(m, ops); err != nil {
 		log.Fatal(err)
 	}
+	holds, err := parseHolds(*holdReconfig)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	m.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *password)}
 	s := m.Service.NewServer()
 	defer s.Close()
+	// Wrapped before any client exists (the lab networks below are the first).
+	s.Config.Handler = &front{inner: s.Config.Handler, log: *logRequests, holds: holds}
 	ops.setPort(s.URL.Port())
 
 	if err := addLabNetworks(s.URL); err != nil {
@@ -154,8 +167,9 @@ func uniqueMACs() {
 	}
 }
 
-// addLabNetworks gives every datacenter a second standard port group ("LabNet") and a port group
-// name found on two distributed switches ("LabShared" on DVS0 and on DVS-B in a subfolder).
+// addLabNetworks gives every datacenter a second standard port group ("LabNet", on every host), a
+// port group name found on two distributed switches ("LabShared" on DVS0 and on DVS-B in a
+// subfolder), and, in the first datacenter, the objects of placement.go.
 func addLabNetworks(u *url.URL) error {
 	ctx := context.Background()
 	c, err := govmomi.NewClient(ctx, u, true)
@@ -169,7 +183,7 @@ func addLabNetworks(u *url.URL) error {
 	if err != nil {
 		return err
 	}
-	for _, dc := range dcs {
+	for i, dc := range dcs {
 		finder.SetDatacenter(dc)
 		hosts, err := hostsOf(ctx, c, dc)
 		if err != nil {
@@ -178,16 +192,9 @@ func addLabNetworks(u *url.URL) error {
 		if len(hosts) == 0 {
 			continue
 		}
-		// Port group names are unique per network folder: the first host's add creates the network.
-		ns, err := object.NewHostSystem(c.Client, hosts[0]).ConfigManager().NetworkSystem(ctx)
-		if err != nil {
+		if err := addStandardPortgroup(ctx, c, dc, "LabNet", hosts); err != nil {
 			return err
 		}
-		spec := types.HostPortGroupSpec{Name: "LabNet", VswitchName: "vSwitch0", Policy: types.HostNetworkPolicy{}}
-		if err := ns.AddPortGroup(ctx, spec); err != nil {
-			return fmt.Errorf("LabNet: %w", err)
-		}
-
 		folders, err := dc.Folders(ctx)
 		if err != nil {
 			return err
@@ -195,15 +202,11 @@ func addLabNetworks(u *url.URL) error {
 		if err := addSharedPortgroups(ctx, c, finder, folders, hosts); err != nil {
 			return err
 		}
-		// 0.24.2's AddPortGroup leaves the new network out of Datacenter.network (or a later
-		// update drops it), where ReconfigVM looks a standard backing's deviceName up, and
-		// panics when it is absent: put it back once everything else is created.
-		labNet, err := finder.Network(ctx, "LabNet")
-		if err != nil {
-			return err
+		if i == 0 {
+			if err := addPlacementObjects(ctx, c, dc, folders, hosts); err != nil {
+				return err
+			}
 		}
-		dcObj := simulator.Map.Get(dc.Reference()).(*simulator.Datacenter)
-		simulator.Map.AddReference(dcObj, &dcObj.Network, labNet.Reference())
 	}
 	return nil
 }
@@ -224,31 +227,9 @@ func addSharedPortgroups(ctx context.Context, c *govmomi.Client, finder *find.Fi
 		if err != nil {
 			return err
 		}
-		var members []types.DistributedVirtualSwitchHostMemberConfigSpec
-		for _, h := range hosts {
-			members = append(members, types.DistributedVirtualSwitchHostMemberConfigSpec{
-				Operation: string(types.ConfigSpecOperationAdd), Host: h,
-			})
-		}
-		create := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{
-			DVSConfigSpec: types.DVSConfigSpec{Name: "DVS-B"},
-		}}
-		task, err := sub.CreateDVS(ctx, create)
+		dvsB, err := createDVS(ctx, c, sub, "DVS-B", hosts)
 		if err != nil {
 			return err
-		}
-		info, err := task.WaitForResult(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("DVS-B: %w", err)
-		}
-		dvsB := object.NewDistributedVirtualSwitch(c.Client, info.Result.(types.ManagedObjectReference))
-		// Hosts join through a reconfigure, as the model's own DVS0 does (0.24.2 ignores them at create).
-		join, err := dvsB.Reconfigure(ctx, &types.DVSConfigSpec{Host: members})
-		if err != nil {
-			return err
-		}
-		if err := join.Wait(ctx); err != nil {
-			return fmt.Errorf("DVS-B hosts: %w", err)
 		}
 		if err := addPortgroup(ctx, dvsB, "LabShared"); err != nil {
 			return err

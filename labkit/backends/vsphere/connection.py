@@ -3,6 +3,10 @@
 The password comes from the environment variable the inventory names and is never put in a
 message; a refused login, a certificate that does not verify and an unreachable server are told
 apart, because the user fixes each in a different place.
+
+pyVim's SmartConnect is not used: its API version probe opens a connection with no timeout at
+all, so a frozen vCenter would hang the run before the first step. Here the probe and every
+call go through the run's Link (session.py), with the inventory's connect and call limits.
 """
 
 from __future__ import annotations
@@ -10,15 +14,32 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+from dataclasses import dataclass
+from xml.etree import ElementTree
 
-from pyVim.connect import Disconnect, SmartConnect
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
+from pyVmomi.SoapAdapter import SoapStubAdapter
+from pyVmomi.VmomiSupport import GetServiceVersions, versionIdMap
 
 from labkit.errors import BackendError, InputError
 from labkit.model import Backend
 from labkit.backends.vsphere.props import fault_message
+from labkit.backends.vsphere.session import CLOSED, UNREACHABLE, GuardedStub, Link, VcenterLost, timed_https
 
 log = logging.getLogger(__name__)
+
+POOL_IDLE = 30  # seconds a pooled connection may sit idle before it is closed rather than reused
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in session: the service instance, its content (read once: every `si.content` is
+    a round trip) and the Link all its calls go through."""
+
+    si: vim.ServiceInstance
+    content: vim.ServiceInstanceContent
+    link: Link
+    stub: GuardedStub
 
 
 def tls_context(backend: Backend) -> ssl.SSLContext:
@@ -44,37 +65,88 @@ def password(backend: Backend) -> str:
     return value
 
 
-def connect(backend: Backend, pool: int = 16) -> vim.ServiceInstance:
-    """Log in; `pool` HTTP connections are kept for threads that submit tasks at the same time."""
+def link_for(backend: Backend) -> Link:
+    """The Link a run's calls to `backend` share (a vCenter lost while logging in is lost too)."""
+    return Link(f"{backend.host}:{backend.port or 443}", backend.connect_timeout, backend.call_timeout)
+
+
+def connect(backend: Backend, link: Link, pool: int = 16) -> Session:
+    """Log in through `link`; `pool` HTTP connections are kept for threads that submit tasks at the
+    same time."""
     if not backend.host or not backend.user:
         raise InputError("the vsphere backend needs host and user", field="backend")
     port = backend.port or 443
-    where = f"vSphere {backend.host}:{port}"
     secret = password(backend)
+    ctx = tls_context(backend)
+    scheme = timed_https(backend.connect_timeout, backend.call_timeout)
     try:
-        si = SmartConnect(host=backend.host, port=port, user=backend.user, pwd=secret,
-                          sslContext=tls_context(backend), connectionPoolTimeout=60,
-                          httpConnectionTimeout=30)
+        with link.doing("logging in"):
+            version = api_version(link, scheme, backend.host, port, ctx)
+            soap = SoapStubAdapter(host=backend.host, port=port, version=version, sslContext=ctx,
+                                   poolSize=max(pool, 1), connectionPoolTimeout=POOL_IDLE)
+            # pyVmomi builds each connection with `scheme(host=, port=, context=)` (its stubs type the
+            # attribute by the first class it may hold)
+            soap.scheme = scheme  # type: ignore[assignment]
+            stub = GuardedStub(soap, link)
+            si = vim.ServiceInstance("ServiceInstance", stub)
+            content = si.RetrieveContent()
+            if content.sessionManager is None:
+                raise BackendError(f"vSphere {link.where} offers no session manager: cannot log in")
+            content.sessionManager.Login(backend.user, secret, None)
     except vim.fault.InvalidLogin:
-        raise BackendError(f"{where}: login refused for user {backend.user} (check the password in "
-                           f"${backend.password_env})") from None
+        raise BackendError(f"vSphere {link.where}: login refused for user {backend.user} (check the password "
+                           f"in ${backend.password_env})") from None
     except ssl.SSLCertVerificationError as exc:
         hint = f"ca_file {backend.ca_file}" if backend.ca_file else "the system's CA store"
-        raise BackendError(f"{where}: TLS certificate not trusted ({exc.verify_message}; checked against "
-                           f"{hint}; set ca_file to the server's CA)") from None
-    except ssl.SSLError as exc:
-        raise BackendError(f"{where}: TLS failed: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise BackendError(f"{where}: cannot connect: {exc.strerror or exc}") from None
-    except vim.fault.VimFault as exc:
-        raise BackendError(f"{where}: login failed: {fault_message(exc)}") from None
-    si._stub.poolSize = max(pool, 1)  # pyvmomi closes connections beyond the pool after each call
-    return si
+        raise BackendError(f"vSphere {link.where}: TLS certificate not trusted ({exc.verify_message}; checked "
+                           f"against {hint}; set ca_file to the server's CA)") from None
+    except vmodl.MethodFault as exc:
+        raise BackendError(f"vSphere {link.where}: login failed: {fault_message(exc) or type(exc).__name__}") from None
+    return Session(si, content, link, stub)
 
 
-def disconnect(si: vim.ServiceInstance) -> None:
-    """Log the session out; a server already gone is not an error at the end of a run."""
+def api_version(link: Link, scheme: type, host: str, port: int, ctx: ssl.SSLContext) -> str:
+    """The newest vim25 API version both pyVmomi and the server speak (the server lists its own in
+    /sdk/vimServiceVersions.xml), read within the Link's limits."""
+    link.check()
+    conn = scheme(host=host, port=port, context=ctx)
     try:
-        Disconnect(si)
-    except Exception as exc:  # noqa: BLE001 - logout is best effort, the run's result stands
-        log.debug("vSphere logout failed: %s", exc)
+        conn.request("GET", "/sdk/vimServiceVersions.xml")
+        resp = conn.getresponse()
+        body = resp.read()
+    except ssl.SSLCertVerificationError:
+        raise
+    except (*CLOSED, *UNREACHABLE) as exc:
+        raise link.lose("vimServiceVersions.xml", exc) from None
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise BackendError(f"vSphere {link.where} is not a vCenter or ESXi server: /sdk/vimServiceVersions.xml "
+                           f"answered HTTP {resp.status}")
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise BackendError(f"vSphere {link.where}: /sdk/vimServiceVersions.xml is not XML") from None
+    offered = {v.text for ns in root.findall("namespace") if ns.findtext("name") == "urn:vim25"
+               for v in [ns.find("version"), *ns.findall("priorVersions/version")] if v is not None}
+    for version in GetServiceVersions("vim25"):
+        if versionIdMap.get(version) in offered:
+            return str(version)
+    raise BackendError(f"vSphere {link.where} speaks vim25 {', '.join(sorted(v for v in offered if v))}, "
+                       f"none of which this pyVmomi knows")
+
+
+def disconnect(session: Session) -> None:
+    """Log the session out; a server already gone is not an error at the end of a run, and a lost
+    one is not waited for again."""
+    if session.link.lost is None:
+        try:
+            with session.link.doing("logging out"):
+                if session.content.sessionManager is not None:
+                    session.content.sessionManager.Logout()
+        except (VcenterLost, vmodl.MethodFault, BackendError) as exc:
+            log.debug("vSphere logout failed: %s", exc)
+    session.stub.DropConnections()
+
+
+__all__ = ["Session", "connect", "disconnect", "link_for", "password", "tls_context"]

@@ -36,8 +36,9 @@ from pyVmomi import vim, vmodl
 from labkit.errors import InputError, TransportError
 from labkit.model import Backend, GuestLogin
 from labkit.protocols import CommandResult
-from labkit.backends.vsphere.connection import tls_context
+from labkit.backends.vsphere.connection import Session, tls_context
 from labkit.backends.vsphere.props import fault_message, retrieve
+from labkit.backends.vsphere.session import VcenterLost
 
 TOOLS_RUNNING = "guestToolsRunning"
 POLL_FIRST, POLL_MAX = 0.02, 0.5
@@ -58,18 +59,19 @@ class ToolsConsole:
 
     kind = "vmware-tools"
 
-    def __init__(self, name: str, si: vim.ServiceInstance, vm: vim.VirtualMachine, login: GuestLogin,
-                 backend: Backend, command_timeout: float = 120, http_timeout: float = 60) -> None:
+    def __init__(self, name: str, session: Session, vm: vim.VirtualMachine, login: GuestLogin,
+                 backend: Backend, command_timeout: float = 120) -> None:
         self.name = name
         self.command_timeout = command_timeout
-        self._si, self._vm, self._login, self._backend = si, vm, login, backend
+        self._session, self._vm, self._login, self._backend = session, vm, login, backend
+        self._link = session.link
         self._password = guest_password(name, login)
         self._refused: TransportError | None = None
         self._tmpdir: str | None = None
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._check_tools()
-        manager = si.content.guestOperationsManager
+        manager = session.content.guestOperationsManager
         if manager is None:
             raise TransportError(f"{name}: this vSphere server offers no guest operations (no "
                                  f"GuestOperationsManager): no VMware Tools console")
@@ -78,7 +80,9 @@ class ToolsConsole:
             raise TransportError(f"{name}: this vSphere server offers no guest process or file manager: "
                                  f"no VMware Tools console")
         self._pm, self._fm = pm, fm
-        self._http = httpx.Client(verify=tls_context(backend), timeout=http_timeout)
+        # file transfers go to the same server, under the same limits as its SOAP calls
+        self._http = httpx.Client(verify=tls_context(backend),
+                                  timeout=httpx.Timeout(backend.call_timeout, connect=backend.connect_timeout))
 
     def __repr__(self) -> str:
         return f"ToolsConsole({self.name!r}, user={self._login.user!r})"
@@ -88,8 +92,11 @@ class ToolsConsole:
     def _check_tools(self) -> None:
         """Fail early and clearly: guest operations need the VM on and Tools running in it."""
         try:
-            found = retrieve(self._si, [self._vm], vim.VirtualMachine,
-                             ["runtime.powerState", "guest.toolsRunningStatus"])
+            with self._link.doing(f"reading the VMware Tools status of {self.name}"):
+                found = retrieve(self._session.content, [self._vm], vim.VirtualMachine,
+                                 ["runtime.powerState", "guest.toolsRunningStatus"])
+        except VcenterLost as exc:
+            raise TransportError(f"{self.name}: no VMware Tools console: {exc}") from None
         except vmodl.MethodFault as exc:
             raise TransportError(f"{self.name}: reading the VMware Tools status failed: "
                                  f"{fault_message(exc)}") from None
@@ -109,7 +116,10 @@ class ToolsConsole:
         if self._refused is not None:
             raise self._refused
         try:
-            return method(vm=self._vm, auth=self._auth(), **kwargs)
+            with self._link.doing(f"{what} in {self.name} (VMware Tools)"):
+                return method(vm=self._vm, auth=self._auth(), **kwargs)
+        except VcenterLost as exc:
+            raise TransportError(f"{self.name}: {what}: {exc}") from None
         except vim.fault.InvalidGuestLogin:
             self._refused = TransportError(f"{self.name}: guest login refused for user {self._login.user} "
                                            f"(check the password in ${self._login.password_env})")
@@ -138,19 +148,34 @@ class ToolsConsole:
 
     def _http_call(self, what: str, method: str, url: str, content: bytes | None = None) -> bytes:
         try:
+            self._link.check()
             resp = self._http.request(method, self._transfer_url(url), content=content)
+        except VcenterLost as exc:
+            raise TransportError(f"{self.name}: {what}: {exc}") from None
         except httpx.ConnectError as exc:
             why = str(exc)
             if "CERTIFICATE_VERIFY_FAILED" in why:
                 raise TransportError(f"{self.name}: {what}: the file transfer's TLS certificate is not trusted "
                                      f"(set backend.ca_file to its CA)") from None
-            raise TransportError(f"{self.name}: {what}: cannot connect for the file transfer: {why}") from None
+            lost = self._link.lose_because("file transfer", why) if self._is_vcenter(url) else None
+            raise TransportError(f"{self.name}: {what}: cannot connect for the file transfer: "
+                                 f"{lost or why}") from None
+        except httpx.TimeoutException as exc:
+            lost = (self._link.lose_because("file transfer", f"no answer within {self._link.call_timeout:g} s "
+                                            f"(backend.call_timeout)") if self._is_vcenter(url) else None)
+            raise TransportError(f"{self.name}: {what}: the file transfer timed out: {lost or exc}") from None
         except httpx.HTTPError as exc:
             raise TransportError(f"{self.name}: {what}: file transfer failed: {type(exc).__name__}: {exc}") from None
         if resp.status_code != 200:
             raise TransportError(f"{self.name}: {what}: file transfer refused (HTTP {resp.status_code}: "
                                  f"{resp.text.strip()[:200]})")
         return resp.content
+
+    def _is_vcenter(self, raw: str) -> bool:
+        """Whether a transfer URL points at the server the session is connected to (an ESXi host's
+        own URL failing says nothing about vCenter)."""
+        parts = urlsplit(self._transfer_url(raw))
+        return parts.hostname == self._backend.host and (parts.port or 443) == (self._backend.port or 443)
 
     def _download(self, path: str) -> bytes:
         info = self._call(f"reading {path}", self._fm.InitiateFileTransferFromGuest, guestFilePath=path)

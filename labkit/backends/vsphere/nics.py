@@ -1,6 +1,7 @@
-"""A VM's network adapters: pick one, tell which network it is on, build the edit that moves it.
+"""A VM's network adapters: pick one, tell which network it is on, build the edit that moves it
+or plugs its cable in or out.
 
-The edit changes only the backing and the connection flags of the existing device (operation
+The edit changes only the backing or the connection flags of the existing device (operation
 edit), so the MAC, the device key and everything else the guest sees stay the same.
 """
 
@@ -16,7 +17,7 @@ from labkit.backends.vsphere.props import moid
 EthernetCard = vim.vm.device.VirtualEthernetCard
 
 
-def pick(vm_name: str, devices: list[vim.vm.device.VirtualDevice], adapter: Adapter) -> EthernetCard:
+def pick(devices: list[vim.vm.device.VirtualDevice], adapter: Adapter) -> EthernetCard:
     """The device for `adapter`: by MAC (any case) when the inventory gives one, else by label."""
     cards = [d for d in devices if isinstance(d, EthernetCard)]
     if adapter.mac:
@@ -26,11 +27,11 @@ def pick(vm_name: str, devices: list[vim.vm.device.VirtualDevice], adapter: Adap
         found = [d for d in cards if d.deviceInfo is not None and d.deviceInfo.label == adapter.label]
         want = f"label {adapter.label!r}"
     else:
-        raise BackendError(f"{vm_name}: adapter {adapter.interface} needs a mac or a label to be found in vSphere")
+        raise BackendError(f"adapter {adapter.interface} needs a mac or a label to be found in vSphere")
     if len(found) != 1:
         have = ", ".join(f"{d.deviceInfo.label if d.deviceInfo else d.key} ({d.macAddress})" for d in cards)
         what = "no" if not found else "several"
-        raise BackendError(f"{vm_name}: {what} network adapter with {want} (adapters: {have or 'none'})")
+        raise BackendError(f"{what} network adapter with {want} (adapters: {have or 'none'})")
     return found[0]
 
 
@@ -58,6 +59,13 @@ def connected(card: EthernetCard, powered_on: bool) -> bool:
     return bool(c.connected if powered_on else c.startConnected)
 
 
+def unplugged(card: EthernetCard) -> bool:
+    """The cable was taken out on purpose (set_link, or "Connected" and "Connect at power on" both
+    cleared): not connected now nor at power on. A set_mode leaves such a card's cable out."""
+    c = card.connectable
+    return c is not None and not c.connected and not c.startConnected
+
+
 def backing_for(target: NetTarget) -> vim.vm.device.VirtualDevice.BackingInfo:
     if target.kind == "distributed":
         port = vim.dvs.PortConnection(portgroupKey=target.portgroup_key, switchUuid=target.switch_uuid)
@@ -68,12 +76,29 @@ def backing_for(target: NetTarget) -> vim.vm.device.VirtualDevice.BackingInfo:
     return EthernetCard.NetworkBackingInfo(deviceName=target.name, network=target.obj)
 
 
-def edit_spec(card: EthernetCard, target: NetTarget) -> vim.vm.ConfigSpec:
-    """Move `card` to `target`, connected now and at power on; its other connect flags are kept."""
+def edit_spec(card: EthernetCard, target: NetTarget, plugged: bool = True) -> vim.vm.ConfigSpec:
+    """Move `card` to `target`, connected now and at power on; its other connect flags are kept. An
+    unplugged card (`plugged` False: see `unplugged`) moves with its cable still out."""
     card.backing = backing_for(target)
+    if plugged:
+        conn = card.connectable or vim.vm.device.VirtualDevice.ConnectInfo(allowGuestControl=True)
+        conn.connected = True
+        conn.startConnected = True
+        card.connectable = conn
+    return _edit(card)
+
+
+def link_spec(card: EthernetCard, connected: bool, powered_on: bool) -> vim.vm.ConfigSpec:
+    """Plug `card`'s cable in or out (VMware's "Connected" and "Connect at power on"), nothing else.
+    A powered-off VM's card is connected only when it starts: then startConnected alone says it."""
     conn = card.connectable or vim.vm.device.VirtualDevice.ConnectInfo(allowGuestControl=True)
-    conn.connected = True
-    conn.startConnected = True
+    if powered_on or not connected:
+        conn.connected = connected
+    conn.startConnected = connected
     card.connectable = conn
+    return _edit(card)
+
+
+def _edit(card: EthernetCard) -> vim.vm.ConfigSpec:
     change = vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=card)
     return vim.vm.ConfigSpec(deviceChange=[change])

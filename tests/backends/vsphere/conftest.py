@@ -1,5 +1,6 @@
 """One vcsim (tests/vcsim, built by scripts/build-vcsim.sh) per test session, served over TLS
-with a certificate made here (ECDSA P-256 for 127.0.0.1), plus helpers to reach it.
+with a certificate made here (ECDSA P-256 for 127.0.0.1), plus helpers to reach it. Its stderr
+is kept line by line (Vcsim.log): started with -log-requests, it has one line per SOAP request.
 
 Each test works on VMs of its own (the model has 32), so sharing one simulator keeps the suite fast
 without tests seeing each other's changes.
@@ -16,7 +17,7 @@ import shutil
 import ssl
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -44,6 +45,11 @@ class Vcsim:
     password: str
     ca_file: Path
     proc: subprocess.Popen
+    log: list[str] = field(default_factory=list)  # its stderr, line by line, as it comes
+
+    def requests(self) -> list[str]:
+        """The SOAP methods it received, in order (started with -log-requests)."""
+        return [line.split()[2] for line in list(self.log) if line.startswith("vcsim-request ")]
 
 
 def make_cert(directory: Path, name: str) -> tuple[Path, Path]:
@@ -87,8 +93,14 @@ def start_vcsim(directory: Path, *args: str, env: dict[str, str] | None = None) 
         proc.kill()
         raise RuntimeError(f"vcsim did not start: {proc.stderr.read()[-2000:]}")
     info = json.loads(line)
-    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep its log pipe drained
-    return Vcsim(info["host"], int(info["port"]), info["url"], "labkit", password, cert, proc)
+    sim = Vcsim(info["host"], int(info["port"]), info["url"], "labkit", password, cert, proc)
+    threading.Thread(target=_collect, args=(proc, sim.log), daemon=True).start()  # keeps the pipe drained
+    return sim
+
+
+def _collect(proc: subprocess.Popen, log: list[str]) -> None:
+    for line in proc.stderr:
+        log.append(line.rstrip("\n"))
 
 
 def _first_line(proc: subprocess.Popen, timeout: float) -> str:

@@ -118,7 +118,7 @@ def test_moid_breaks_the_tie_too(vcsim, probe, password_env):
 def test_missing_vm_is_an_error_naming_it(vcsim, password_env):
     lab = lab_for(vcsim, [vm_entry("ghost", 8) | {"backend_name": "no-such-vm"}])
     try:
-        with pytest.raises(BackendError, match="ghost: no VM named 'no-such-vm'"):
+        with pytest.raises(BackendError, match="^no VM named 'no-such-vm' in datacenter DC0$"):
             lab.hypervisor.set_adapter_network("ghost", lab.inventory.vm("ghost").adapters[0], "standard")
     finally:
         lab.close()
@@ -285,3 +285,36 @@ def test_runner_switches_twenty_vms_in_one_step_through_the_batch(vcsim, probe, 
         assert [out.vms[f"r{n}"].detail for n in range(13, 32)] == ["eth0 -> standard (changed)"] * 19
     finally:
         lab.close()
+
+
+def test_why_no_address_is_said_in_vsphere_terms_naming_the_server(vcsim, probe, password_env):
+    """For a wait_for_ip that timed out (labkit/runner.py can add it to its message)."""
+    off = {"name": "off", "backend_name": "web#2", "os": "linux",
+           "adapters": [{"interface": "eth0", "mac": "00:50:56:ee:00:01", "network": "distributed"}]}
+    lab = lab_for(vcsim, [vm_entry("quiet", 29), off])
+    hv = lab.hypervisor
+    try:
+        moid = probe.vm(29)._moId
+        where = f"as vCenter 127.0.0.1:{vcsim.port} reports"
+        reason = hv.no_address_reason("quiet", lab.inventory.vm("quiet").adapters[0])  # vcsim: Tools not running
+        assert reason == (f"VMware Tools is not running in VM DC0_C0_RP0_VM29 ({moid}, at DC0/vm/DC0_C0_RP0_VM29) "
+                          f"(guestToolsNotRunning, {where})")
+        reason = hv.no_address_reason("off", lab.inventory.vm("off").adapters[0])
+        assert reason.startswith("VM web#2 (vm-") and reason.endswith(f"is powered off ({where})")
+    finally:
+        lab.close()
+
+
+def test_why_no_address_when_tools_run():
+    from pyVmomi import vim
+
+    from labkit.backends.vsphere.guestnet import no_address_reason
+
+    nic = Adapter(interface="eth0", mac="00:50:56:00:00:01", network="standard")
+    running = {"runtime.powerState": "poweredOn", "guest.toolsRunningStatus": "guestToolsRunning"}
+    other = vim.vm.GuestInfo.NicInfo(macAddress="00:50:56:00:00:02", ipAddress=["10.0.0.9"])
+    mine = vim.vm.GuestInfo.NicInfo(macAddress="00:50:56:00:00:01", ipAddress=["172.16.0.9", "fe80::1"])
+    assert no_address_reason("web (vm-1)", "vc:443", nic, running | {"guest.net": [other]}) == (
+        "VMware Tools in VM web (vm-1) reports no NIC with MAC 00:50:56:00:00:01 (as vCenter vc:443 reports)")
+    assert no_address_reason("web (vm-1)", "vc:443", nic, running | {"guest.net": [other, mine]}) == (
+        "VMware Tools in VM web (vm-1) reports only 172.16.0.9, fe80::1 (as vCenter vc:443 reports)")

@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,10 @@ from pyVmomi import vim
 from labkit.errors import InputError, TransportError
 from labkit.backends.vsphere.lab import VsphereLab
 from labkit.inventory import load_inventory
-from labkit.backends.netns.nsexec import ConsoleTransport, socket_in_netns
+from labkit.backends.netns.nsexec import ConsoleTransport
 from tests.conftest import require
 from tests.backends.vsphere.conftest import Probe, sim_inventory, start_vcsim, stop_vcsim, vm_entry
+from tests.contract.guests import SshForwarder
 
 NETNS_INVENTORY = Path(__file__).with_name("guestops-netns.yml")
 GUEST_ENV = "LABKIT_TEST_GUEST_PASSWORD"
@@ -298,50 +298,6 @@ def start_true(probe: Probe, n: int, password: str) -> int:
 
 # ---- a playbook end to end (last: it re-addresses the guest) ----
 
-class SshForwarder:
-    """127.0.0.1:PORT on this machine -> the guest's sshd, dialled from the netns lab's host namespace.
-
-    A vSphere inventory names one SSH address per VM; the netns guest is reachable only inside the
-    lab, so the test gives labkit a local port that leads there (as a jump host would)."""
-
-    def __init__(self, host_ns: str, target: str) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.host_ns, self.target = host_ns, target
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket_in_netns(self.host_ns, self.target, 22, 5)
-            except OSError:
-                conn.close()
-                continue
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.close()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
 def test_playbook_switches_on_vsphere_and_readdresses_the_guest_through_the_console(tools_sim, env, guest,
                                                                                       probe_sim, tmp_path):
     """set_mode on vcsim, configure_guest over SSH (the inventory's route into the guest), then
@@ -353,7 +309,7 @@ def test_playbook_switches_on_vsphere_and_readdresses_the_guest_through_the_cons
 
     _, netns_console = guest
     state = netlab.load_state(load_inventory(NETNS_INVENTORY))
-    fwd = SshForwarder(state["host"], "10.77.0.10")
+    fwd = SshForwarder(state["host"], lambda: "10.77.0.10")  # the address the guest keeps
     known = tmp_path / "known_hosts"
     known.write_text(f"[127.0.0.1]:{fwd.port} {state['vms']['gx']['host_key']}\n")
     entry = vm_entry("gx", MAPPED)

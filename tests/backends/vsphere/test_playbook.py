@@ -63,3 +63,14 @@ def test_bad_password_fails_every_vm_without_a_traceback(vcsim, tmp_path):
     assert env_done.returncode == 1
     assert "login refused for user labkit" in env_done.stdout
     assert "Traceback" not in env_done.stdout + env_done.stderr and "s3cret" not in env_done.stdout
+
+
+def test_a_vm_error_names_the_vm_once(vcsim, tmp_path):
+    """The terminal report puts each failure under its VM's name: the backend's message does not
+    repeat it (no 'ghost: ghost: ...'), it names the vSphere side instead."""
+    inv = write_inventory(tmp_path, sim_inventory_data(vcsim, [vm_entry("ghost", 2) | {"backend_name": "gone"}]))
+    pb = tmp_path / "pb.yml"
+    pb.write_text(json.dumps({"name": "pb", "steps": [{"set_mode": {"vms": ["ghost"], "mode": "standard"}}]}))
+    done = labkit_run(vcsim, pb, inv, tmp_path / "r.json")
+    assert done.returncode == 1
+    assert "    ghost: no VM named 'gone' in datacenter DC0\n" in done.stdout and "ghost: ghost" not in done.stdout
