@@ -8,6 +8,9 @@ namespaces (sockets for SSH, the out-of-band console); lab.py puts the Lab proto
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from labkit.errors import InputError
 from labkit.model import Inventory
 from labkit.protocols import Lab
 
@@ -16,3 +19,15 @@ def open_lab(inventory: Inventory) -> Lab:
     from labkit.backends.netns.lab import NetnsLab
 
     return NetnsLab(inventory)
+
+
+def capabilities(inventory: Inventory) -> frozenset[str]:
+    """Every VM has a console (nsenter), the host's adapters are links in the host namespace, and a
+    VM's cable is its switch port."""
+    return frozenset({"console", "host_adapters", "links"})
+
+
+def complete_inventory(inventory: Inventory, *, file: str | None = None,
+                       error: Callable[..., InputError] | None = None) -> Inventory:
+    """Nothing to fill in: the lab is built from the inventory itself."""
+    return inventory

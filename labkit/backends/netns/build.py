@@ -22,8 +22,8 @@ from typing import NotRequired, TypedDict
 
 from labkit.guest import config as guestnet
 from labkit.errors import BackendError
-from labkit.model import VM, Inventory
-from labkit.backends.netns import stack
+from labkit.model import VM, Inventory, Ssh
+from labkit.backends.netns import stack, users
 from labkit.backends.netns.plan import Dhcp, Plan, Port, VmPlan, make_plan, neighbour_entries
 from labkit.backends.netns.stack import nsrun, run
 
@@ -122,6 +122,9 @@ def neighbour_warning(inv: Inventory) -> str | None:
 
 def up(inv: Inventory) -> NetnsState:
     preflight()
+    if any(users.vm_ssh(inv, vm).become == "sudo" for vm in inv.vms) and not Path("/usr/bin/sudo").exists():
+        raise BackendError("the inventory's guests log in with become: sudo, and sudo is not installed here "
+                           "(the guests share this machine's /usr): install it (make lab-deps)")
     plan = make_plan(inv)
     sdir = STATE_ROOT / plan.prefix
     if (sdir / "state.json").exists() or any(ns.startswith(plan.prefix + "-") for ns in _netns_list()):
@@ -158,7 +161,7 @@ def up(inv: Inventory) -> NetnsState:
                 _plug(plan, port)
             if vp.icmp_firewall:
                 stack.guest_firewall(vp.ns)
-            state["vms"][vm.name] = _prepare_vm(sdir, vm, vp)
+            state["vms"][vm.name] = _prepare_vm(sdir, vm, vp, users.vm_ssh(inv, vm))
         # host keys are pinned by VM name (the address changes with DHCP): SSH looks them up by alias
         (sdir / "known_hosts").write_text("".join(f"{name} {vm['host_key']}\n" for name, vm in state["vms"].items()))
         for name in state["vms"]:
@@ -207,25 +210,23 @@ def _dnsmasq(sdir: Path, dhcp: Dhcp) -> int:
     return int(Path(f"{base}.pid").read_text().split()[0])
 
 
-def _prepare_vm(sdir: Path, vm: VM, vp: VmPlan) -> VmState:
-    """The VM's disk: an /etc overlay seeded with its network config, sshd, and a private /root."""
+def _prepare_vm(sdir: Path, vm: VM, vp: VmPlan, ssh: Ssh) -> VmState:
+    """The VM's disk: an /etc overlay seeded with its network config, sshd and login user, a private
+    /root and /home."""
     d = sdir / f"vm-{vm.name}"
-    for sub in ("etc/ssh", "etc-work", "root/.ssh", "var-lib-dhcp", "etc/dhcp"):
+    for sub in ("etc/ssh", "etc-work", "root/.ssh", "home", "var-lib-dhcp", "etc/dhcp"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     etc = d / "etc"
     (etc / "hostname").write_text(vm.name + "\n")
     (etc / "resolv.conf").write_text(f"# {vm.name}\n")
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", vm.name, "-f", str(etc / "ssh/ssh_host_ed25519_key"))
-    (etc / "ssh/sshd_config").write_text(
-        "Port 22\nHostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\n"
-        "PubkeyAuthentication yes\nAuthorizedKeysFile .ssh/authorized_keys\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\nPrintMotd no\nMaxStartups 100:30:200\n"
-        "Subsystem sftp internal-sftp\n")
+    (etc / "ssh/sshd_config").write_text(users.sshd_config(ssh))
     (etc / "dhcp/dhclient.conf").write_text("timeout 10;\nretry 5;\n"
                                             "request subnet-mask, broadcast-address, routers, domain-name-servers;\n")
     shutil.copy(sdir / "id_ed25519.pub", d / "root/.ssh/authorized_keys")
     os.chmod(d / "root", 0o700)
     os.chmod(d / "root/.ssh", 0o700)
+    users.add_login_user(d, etc, vm, ssh, sdir / "id_ed25519.pub")
     if vp.flavour == "rhel":
         scripts = etc / "sysconfig/network-scripts"
         scripts.mkdir(parents=True, exist_ok=True)

@@ -11,17 +11,23 @@ import json
 import subprocess
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkit.clock import SYSTEM
 from labkit.errors import BackendError
 from labkit.backends.addresses import guest_address
 from labkit.protocols import GuestNic, GuestTransport, Lab
-from labkit.model import Adapter, Inventory
+from labkit.model import Adapter, Inventory, Ssh
 from labkit.backends.netns import build as netlab
 from labkit.backends.netns.nsexec import ConsoleTransport, NsExecTransport, socket_in_netns
 from labkit.backends.netns.stack import run
+from labkit.backends.netns import users
+from labkit.backends.transports.bastions import Bastions
 from labkit.backends.transports.fallback import FallbackTransport
+from labkit.backends.transports.sshinventory import InventoryLogins
+
+if TYPE_CHECKING:
+    from labkit.backends.transports.ssh import SshTransport
 
 
 def _ip_json(*argv: str) -> list[dict[str, Any]]:
@@ -52,24 +58,45 @@ class NetnsHypervisor:
     def _port(self, vm: str, adapter: Adapter) -> str:
         return self._vm(vm)["ports"][adapter.interface]["port"]
 
-    def adapter_network(self, vm: str, adapter: Adapter) -> str | None:
+    def _placed(self, vm: str, adapter: Adapter) -> tuple[bool, list[str]]:
+        """(whether the VM's switch port is up: its cable is in, the networks of the bridge it is on)."""
         link = _ip_json("-n", self.state["switch"], "link", "show", "dev", self._port(vm, adapter))[0]
-        if "UP" not in link.get("flags", []):
-            return None
         bridge = link.get("master")
         names = [n for n, b in self.state["bridges"].items() if b == bridge and n != "lan"]
+        return "UP" in link.get("flags", []), names
+
+    def adapter_network(self, vm: str, adapter: Adapter) -> str | None:
+        up, names = self._placed(vm, adapter)
+        if not up:
+            return None
         if adapter.network in names:
             return adapter.network
         return names[0] if names else None
 
     def set_adapter_network(self, vm: str, adapter: Adapter, network: str) -> bool:
+        """Enslave the port to the network's bridge; a port that is down (set_link took the cable
+        out) moves and stays down."""
         if network not in self.inventory.networks:
             raise BackendError(f"no network {network!r}")
-        if self.adapter_network(vm, adapter) == network:
+        if network in self._placed(vm, adapter)[1]:
             return False
         port = self._port(vm, adapter)
         run("ip", "-n", self.state["switch"], "link", "set", port, "master", self.state["bridges"][network])
-        run("ip", "-n", self.state["switch"], "link", "set", port, "up")
+        return True
+
+    def link_connected(self, vm: str, adapter: Adapter) -> bool:
+        """LinkControl: the cable is in while the VM's port on the switch is up."""
+        return self._placed(vm, adapter)[0]
+
+    def set_link(self, vm: str, adapter: Adapter, connected: bool) -> bool:
+        """Set the VM's switch port up or down (the guest's end sees its carrier come and go, and
+        keeps its addresses); read back."""
+        if self.link_connected(vm, adapter) == connected:
+            return False
+        run("ip", "-n", self.state["switch"], "link", "set", self._port(vm, adapter), "up" if connected else "down")
+        if self.link_connected(vm, adapter) != connected:
+            raise BackendError(f"{vm}: the switch port of {adapter.interface} is not "
+                               f"{'up' if connected else 'down'} after the change")
         return True
 
     def powered_on(self, vm: str) -> bool:
@@ -155,13 +182,20 @@ class NetnsLab:
     concurrency = None
     clock = SYSTEM
     batch = None
+    lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.hypervisor = NetnsHypervisor(inventory)
         self.host_adapters = self.hypervisor
+        self.links = self.hypervisor
         self.console = NetnsConsole(self.hypervisor)
         self._transports: dict[str, GuestTransport] = {}
+        # jump hosts: one connection each for the run, shared by every guest behind them; a VM named
+        # as a jump host is found at its current address, its key pinned under its name
+        self.bastions = Bastions()
+        self._logins = InventoryLogins(inventory, self._vm_address, str(self.hypervisor.dir / "known_hosts"),
+                                       keys_by_name=True)
 
     def _vm_address(self, name: str) -> str | None:
         for nic in self.hypervisor.guest_nics(name):
@@ -195,21 +229,26 @@ class NetnsLab:
     def guest_address(self, node: str, interface: str) -> IPv4Address | None:
         return guest_address(self.inventory, self.hypervisor, node, interface)
 
-    def _ssh(self, node: str, address: str) -> GuestTransport:
-        from labkit.backends.transports.ssh import SshTransport
+    def _ssh(self, node: str, address: str, ssh: Ssh | None = None) -> SshTransport:
+        """SSH from the lab's host to `node` at `address`, as the inventory says to log in (user,
+        become, ssh_config, jump hosts), or as `ssh` says; host keys pinned by VM name, the lab's key
+        tried after any the ssh_config names (an inventory key_file is for real guests: ignored here)."""
+        from labkit.backends.transports.ssh import from_inventory
 
         d = self.hypervisor.dir
         host_ns = self.hypervisor.state["host"]
-        vm = self.inventory.vm(node)
-        return SshTransport(address, vm.ssh.port if vm.ssh else 22, "root", key_file=str(d / "id_ed25519"),
-                            allow_agent=False, known_hosts=str(d / "known_hosts"), host_key_alias=node,
-                            connect_timeout=3, name=node,
-                            sock_factory=lambda h, p, t: socket_in_netns(host_ns, h, p, t))
+        ssh = ssh or users.vm_ssh(self.inventory, self.inventory.vm(node))
+        return from_inventory(node, ssh, logins=self._logins,
+                              bastions=self.bastions, address=address, key_file=None,
+                              default_key_file=str(d / "id_ed25519"),
+                              allow_agent=False, known_hosts=str(d / "known_hosts"), host_key_alias=node,
+                              connect_timeout=3, sock_factory=lambda h, p, t: socket_in_netns(host_ns, h, p, t))
 
     def close(self) -> None:
         for t in self._transports.values():
             t.close()
         self._transports.clear()
+        self.bastions.close()
 
 
 def open_lab(inventory: Inventory) -> Lab:

@@ -11,6 +11,7 @@ The inventory's ICMP firewalls (host and VMs) are carried into the plan so the b
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -131,7 +132,7 @@ def make_plan(inv: Inventory) -> Plan:
             raise InputError(f"network {name} has no subnet", field=f"networks.{name}.subnet")
         plen = subnet.prefixlen
         if net.host_adapter is not None:
-            ifname = f"vmnet{k}"
+            ifname = _host_ifname(net.backend_network, k, set(plan.host_adapters.values()))
             plan.host_adapters[name] = ifname
             plan.ports.append(Port(plan.host, ifname, f"p-h{k}", seg.bridge,
                                    IPv4Interface(f"{net.host_adapter.address}/{plen}"), f"00:50:56:c0:00:{k:02x}",
@@ -180,3 +181,13 @@ def neighbour_entries(inv: Inventory) -> int:
             total += members[network_subnet(inv, ad.network)] - 1
             total += (net.type == "nat" and net.gateway is not None) or net.type == "bridged"
     return total
+
+
+def _host_ifname(backend_network: str | None, k: int, taken: set[str]) -> str:
+    """The host adapter's link is named as on a Linux Workstation host (VMnet8 -> vmnet8), so labkit's
+    Workstation host-adapter code drives the lab's host namespace exactly as it drives a real host;
+    a network without a VMnet name gets one of its own that no VMnet name can collide with."""
+    vnet = (backend_network or "").lower()
+    if re.fullmatch(r"vmnet\d{1,2}", vnet) and vnet not in taken:
+        return vnet
+    return f"lknet{k}"
