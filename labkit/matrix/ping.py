@@ -13,8 +13,10 @@ Three rules shape the parsers:
   a `PingParseError`, which the caller reports as an *error*, never as *unreachable*.
 * Addresses are validated with `ipaddress` before they go anywhere near a shell.
 
-Linux (iputils) and busybox output is parsed by the maintained `jc` library; jc has no Windows
-parser, so a small one lives here.
+Linux (iputils), busybox and macOS (BSD) output is parsed by the maintained `jc` library; jc has
+no Windows parser, so a small one lives here. ping.exe speaks the user's language: English and
+German output are read (phrases in one table, `WINDOWS_PHRASES`), and any other is refused with a
+message that says so, never taken for an unreachable target.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from typing import Any
+
 import jc
 
 from labkit.model import OsFamily
 
-OS_FAMILIES: tuple[OsFamily, ...] = ("linux", "busybox", "windows")
+OS_FAMILIES: tuple[OsFamily, ...] = ("linux", "busybox", "windows", "macos")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,7 @@ def _checked_timeout(timeout_s: object) -> float:
     return float(timeout_s)
 
 
-def ping_command(os_family: OsFamily, address: str, count: int, timeout_s: float) -> str:
+def ping_command(os_family: OsFamily, address: object, count: int, timeout_s: float) -> str:
     """Build the ping command line for a guest of the given family.
 
     linux (iputils): -W is the per-reply wait in whole seconds (at least 1) and -w a deadline of
@@ -100,6 +104,8 @@ def ping_command(os_family: OsFamily, address: str, count: int, timeout_s: float
     picks IPv4 or IPv6 from the address. Note that with both -c and -w iputils exits 1 when fewer
     than count replies arrive, so verdicts must come from parse_ping, not the exit status.
     busybox: -W is its wait for replies in seconds. windows: -w is the per-reply wait in ms.
+    macos (BSD ping): -W is the per-reply wait in *milliseconds* and -t the deadline in seconds
+    (iputils' -w); IPv6 would need ping6, whose options differ, so it is refused.
     """
     addr = _checked_address(address)
     count = _checked_count(count)
@@ -111,6 +117,11 @@ def ping_command(os_family: OsFamily, address: str, count: int, timeout_s: float
         return f"ping -c {count} -W {max(1, math.ceil(timeout_s))} {addr}"
     if os_family == "windows":
         return f"ping -n {count} -w {max(1, math.ceil(timeout_s * 1000))} {addr}"
+    if os_family == "macos":
+        if ":" in addr:
+            raise ValueError(f"{addr}: IPv6 from a Mac needs ping6, whose options differ; labkit probes IPv4 there")
+        secs = max(1, math.ceil(timeout_s))
+        return f"ping -n -c {count} -W {max(1, math.ceil(timeout_s * 1000))} -t {count * secs + 1} {addr}"
     raise ValueError(f"unknown OS family {os_family!r}; expected one of {', '.join(OS_FAMILIES)}")
 
 
@@ -143,7 +154,7 @@ def _loss(transmitted: int, received: int) -> float:
 
 def parse_ping(text: str, os_family: OsFamily) -> PingStats:
     """Read the statistics of one ping run; raise PingParseError when the probe did not run."""
-    if os_family in ("linux", "busybox"):
+    if os_family in ("linux", "busybox", "macos"):
         return _parse_unix(text, os_family)
     if os_family == "windows":
         return _parse_windows(text)
@@ -154,7 +165,7 @@ _UNIX_SUMMARY_RE = re.compile(r"^\s*\d+ packets transmitted, ", re.MULTILINE)
 
 
 def _parse_unix(text: str, os_family: str) -> PingStats:
-    """iputils and busybox (and BSD/macOS) via jc.
+    """iputils, busybox and BSD/macOS via jc.
 
     Both print the kernel-matched echo-reply count as "received"; ICMP errors from gateways are
     reported separately ("+3 errors" on iputils, silently dropped by busybox), so jc's
@@ -163,11 +174,12 @@ def _parse_unix(text: str, os_family: str) -> PingStats:
     if not _UNIX_SUMMARY_RE.search(text):
         raise PingParseError(f"no ping statistics in {os_family} output: {_excerpt(text)}")
     try:
-        data = jc.parse("ping", text, quiet=True)
+        parsed = jc.parse("ping", text, quiet=True)
     except Exception as exc:  # jc raises IndexError/ValueError etc. on malformed text
         raise PingParseError(f"unreadable {os_family} ping output ({exc!r}): {_excerpt(text)}") from exc
-    sent = data.get("packets_transmitted") if isinstance(data, dict) else None
-    received = data.get("packets_received") if isinstance(data, dict) else None
+    data: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    sent = data.get("packets_transmitted")
+    received = data.get("packets_received")
     if sent is None or received is None:
         raise PingParseError(f"no ping statistics in {os_family} output: {_excerpt(text)}")
     if sent == 0:
@@ -183,12 +195,65 @@ def _parse_unix(text: str, os_family: str) -> PingStats:
     )
 
 
-_WIN_HEADER_RE = re.compile(r"^Pinging (?:\S+ \[(?P<bracketed>[^\]]+)\]|(?P<plain>\S+)) with \d+ bytes")
-_WIN_STATS_FOR_RE = re.compile(r"^Ping statistics for (?P<addr>\S+?):?$")
-_WIN_PACKETS_RE = re.compile(r"Packets: Sent = (?P<sent>\d+), Received = (?P<received>\d+), Lost = (?P<lost>\d+)")
-_WIN_REPLY_RE = re.compile(r"^Reply from (?P<addr>\S+): (?P<rest>.*)$")
-_WIN_TIME_RE = re.compile(r"\btime(?P<op>[=<])(?P<ms>\d+)ms\b")
-_WIN_TRANSMIT_FAILED = "PING: transmit failed"
+# What ping.exe prints, per language. Words with umlauts are matched loosely (\S*): decoded
+# with the wrong code page, "für" arrives as "fÃ¼r" or "f?r" and must still be read.
+WINDOWS_PHRASES: dict[str, dict[str, str]] = {
+    "English": {
+        "header": r"Pinging (?:\S+ \[(?P<bracketed>[^\]]+)\]|(?P<plain>\S+)) with \d+ bytes",
+        "stats_for": r"Ping statistics for (?P<addr>\S+?):?",
+        "packets": r"Packets: Sent = (?P<sent>\d+), Received = (?P<received>\d+), Lost = (?P<lost>\d+)",
+        "reply": r"Reply from (?P<addr>\S+): (?P<rest>.*)",
+        "time": r"time",
+        "no_route": r"Destination (?:host|net) unreachable|General failure",
+    },
+    "German": {
+        "header": r"Ping wird ausgef\S*hrt f\S*r (?:\S+ \[(?P<bracketed>[^\]]+)\]|(?P<plain>\S+)) mit \d+ Bytes",
+        "stats_for": r"Ping-Statistik f\S*r (?P<addr>\S+?):?",
+        "packets": r"Pakete: Gesendet = (?P<sent>\d+), Empfangen = (?P<received>\d+), Verloren = (?P<lost>\d+)",
+        "reply": r"Antwort von (?P<addr>\S+): (?P<rest>.*)",
+        "time": r"Zeit",
+        "no_route": r"Zielhost nicht erreichbar|Zielnetz nicht erreichbar|Allgemeiner Fehler",
+    },
+}
+LANGUAGES = " and ".join(WINDOWS_PHRASES)
+
+
+def _either(key: str, whole_line: bool = True) -> re.Pattern[str]:
+    """One pattern matching `key`'s phrase in any of the languages."""
+    # the named groups repeat across languages: each language's get a suffix (_0, _1); _group reads them
+    parts = []
+    for n, phrases in enumerate(WINDOWS_PHRASES.values()):
+        parts.append("(?:" + re.sub(r"\(\?P<(\w+)>", rf"(?P<\1_{n}>", phrases[key]) + ")")
+    body = "|".join(parts)
+    return re.compile(f"^(?:{body})$" if whole_line else body)
+
+
+def _group(m: re.Match[str], name: str) -> str | None:
+    """A named group of an `_either` match, whichever language matched."""
+    for key, value in m.groupdict().items():
+        if value is not None and key.rsplit("_", 1)[0] == name:
+            return value
+    return None
+
+
+_WIN_HEADER_RE = _either("header", whole_line=False)
+_WIN_STATS_FOR_RE = _either("stats_for")
+_WIN_PACKETS_RE = _either("packets", whole_line=False)
+_WIN_REPLY_RE = _either("reply")
+_WIN_TIME_RE = re.compile(r"\b(?:" + "|".join(p["time"] for p in WINDOWS_PHRASES.values())
+                          + r")(?P<op>[=<])(?P<ms>\d+) ?ms\b", re.IGNORECASE)
+_NO_ROUTE_RE = re.compile("|".join([*(p["no_route"] for p in WINDOWS_PHRASES.values()),
+                                     "Network is unreachable", "No route to host"]), re.IGNORECASE)
+_WIN_TRANSMIT_FAILED = "PING:"  # "PING: transmit failed. ..." / "PING: Fehler bei der Übertragung. ..."
+
+
+def no_route_line(text: str) -> str | None:
+    """The line with which ping says "the kernel has no way there" (any language labkit reads):
+    a real unreachable, not a probe error. None when there is none."""
+    for line in text.splitlines():
+        if _NO_ROUTE_RE.search(line):
+            return line.strip()
+    return None
 
 
 def _same_address(a: str, b: str) -> bool:
@@ -200,7 +265,7 @@ def _same_address(a: str, b: str) -> bool:
 
 
 def _parse_windows(text: str) -> PingStats:
-    """English Windows ping.exe output (Windows 7/10/11, Server).
+    """Windows ping.exe output (Windows 7/10/11, Server), in English or German.
 
     Windows counts any "Reply from" line as received, including "Reply from <gateway>:
     Destination host unreachable." Here received counts only echo replies (lines carrying a
@@ -214,22 +279,24 @@ def _parse_windows(text: str) -> PingStats:
     transmit_failures = 0
     for line in lines:
         if m := _WIN_HEADER_RE.match(line):
-            target = m.group("bracketed") or m.group("plain")
+            target = _group(m, "bracketed") or _group(m, "plain")
         elif m := _WIN_STATS_FOR_RE.match(line):
-            target = target or m.group("addr")
+            target = target or _group(m, "addr")
         elif m := _WIN_PACKETS_RE.search(line):
-            sent = int(m.group("sent"))
+            sent = int(_group(m, "sent") or 0)
         elif line.startswith(_WIN_TRANSMIT_FAILED):
             transmit_failures += 1
         elif m := _WIN_REPLY_RE.match(line):
-            t = _WIN_TIME_RE.search(m.group("rest"))
+            t = _WIN_TIME_RE.search(_group(m, "rest") or "")
             if t is None:
                 continue  # an ICMP error (unreachable, TTL expired): not an answer from the target
-            if target is not None and not _same_address(m.group("addr"), target):
+            addr = _group(m, "addr") or ""
+            if target is not None and not _same_address(addr, target):
                 continue
             times.append(0.0 if t.group("op") == "<" else float(t.group("ms")))
     if sent is None:
-        raise PingParseError(f"no Windows ping statistics (English output expected): {_excerpt(text)}")
+        raise PingParseError(f"no Windows ping statistics (labkit reads ping.exe in {LANGUAGES}; "
+                             f"this is another language or no ping ran): {_excerpt(text)}")
     if sent == 0:
         raise PingParseError(f"ping sent no probe: {_excerpt(text)}")
     if transmit_failures >= sent:

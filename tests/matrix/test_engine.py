@@ -156,3 +156,13 @@ def test_predicted_matrix_marks_conflicts_and_does_not_count_them_failed():
     assert m.cell("host", "router").conflict is None
     assert m.cell("centos", "router").conflict is not None  # the replies come back to a contested address
     assert m.ok
+
+
+def test_a_no_route_line_in_german_is_unreachable_not_an_error():
+    """ping.exe in German prints no statistics for a local 'general failure': still a real unreachable."""
+    from labkit.matrix.engine import _judge
+
+    seen = _judge("\r\nPing wird ausgeführt für 10.9.9.9 mit 32 Bytes Daten:\r\nAllgemeiner Fehler.\r\n", "windows", "ssh")
+    assert seen.verdict == "unreachable" and seen.reason == "Allgemeiner Fehler.", seen
+    garbage = _judge("something else entirely\r\n", "windows", "ssh")
+    assert garbage.verdict == "error" and "could not read ping output" in (garbage.reason or "")

@@ -255,8 +255,11 @@ def test_fping_ignores_lines_that_are_not_per_target_results():
         ("busybox", "10.0.0.2", 3, 2.2, "ping -c 3 -W 3 10.0.0.2"),
         ("windows", "10.0.0.2", 4, 0.5, "ping -n 4 -w 500 10.0.0.2"),
         ("windows", "fe80::1%12", 1, 1, "ping -n 1 -w 1000 fe80::1%12"),
+        # BSD ping on macOS: -W per reply in milliseconds, -t the whole run's deadline in seconds
+        ("macos", "10.0.0.2", 3, 0.5, "ping -n -c 3 -W 500 -t 4 10.0.0.2"),
+        ("macos", "10.0.0.2", 2, 2.5, "ping -n -c 2 -W 2500 -t 7 10.0.0.2"),
     ],
-    ids=["linux-v4", "linux-v6", "busybox", "windows-v4", "windows-v6-zone"],
+    ids=["linux-v4", "linux-v6", "busybox", "windows-v4", "windows-v6-zone", "macos-short", "macos-long"],
 )
 def test_ping_command(family, address, count, timeout, command):
     assert ping_command(family, address, count, timeout) == command
@@ -270,7 +273,7 @@ HOSTILE = ["1.2.3.4; reboot", "$(x)", "", "10.0.0.1 && id", "10.0.0.1\nreboot", 
 
 
 @pytest.mark.parametrize("address", HOSTILE, ids=["semicolon", "subshell", "empty", "and", "newline", "zone", "name"])
-@pytest.mark.parametrize("builder", [*FAMILIES, "fping"])
+@pytest.mark.parametrize("builder", [*FAMILIES, "macos", "fping"])
 def test_command_builders_reject_anything_but_an_address(builder, address):
     with pytest.raises(ValueError):
         if builder == "fping":
@@ -305,3 +308,83 @@ def test_parallel_ping_command_validates_and_splits_back():
         parallel_ping_command("windows", ["10.0.0.1"], 1, 1)
     text = f"{PROBE_MARK}10.0.0.1\nPING a\nexit=0\n{PROBE_MARK}10.0.0.2\nPING b\nexit=1\n"
     assert split_parallel(text) == {"10.0.0.1": "PING a\n", "10.0.0.2": "PING b\n"}
+
+
+
+def test_macos_refuses_ipv6_rather_than_run_ping_without_its_options():
+    with pytest.raises(ValueError, match="ping6"):
+        ping_command("macos", "2001:db8::2", 1, 1.0)
+
+
+MACOS_PARTIAL = """PING 10.0.0.1 (10.0.0.1): 56 data bytes
+64 bytes from 10.0.0.1: icmp_seq=0 ttl=64 time=0.412 ms
+Request timeout for icmp_seq 1
+
+--- 10.0.0.1 ping statistics ---
+2 packets transmitted, 1 packets received, 50.0% packet loss
+round-trip min/avg/max/stddev = 0.412/0.412/0.412/0.000 ms
+"""
+
+
+def test_macos_output_is_read_as_bsd_ping():
+    stats = parse_ping(MACOS_PARTIAL, "macos")
+    assert (stats.transmitted, stats.received, stats.loss_pct, stats.rtt_avg_ms) == (2, 1, 50.0, 0.412)
+    with pytest.raises(PingParseError, match="no ping statistics in macos output"):
+        parse_ping("ping: sendto: No route to host\n", "macos")
+
+
+# --- Windows in German, as ping.exe writes it: CRLF, in the console's code page (cp850) -------------
+
+GERMAN_FIXTURES = {
+    "windows-de-success.txt": (4, 4, 0.0, 1.0),  # Zeit<1ms counts 0 ms: (0 + 1 + 0 + 3) / 4
+    "windows-de-timeout.txt": (2, 0, 100.0, None),
+    # Windows says "Empfangen = 3": two of them are the gateway's "Zielhost nicht erreichbar"
+    "windows-de-unreachable.txt": (3, 1, 200 / 3, 4.0),
+    "windows-de-hostname.txt": (2, 1, 50.0, 2.0),
+}
+
+
+@pytest.mark.parametrize("name", list(GERMAN_FIXTURES), ids=list(GERMAN_FIXTURES))
+@pytest.mark.parametrize("codec", ["cp850", "cp1252", "utf-8"], ids=["console-cp", "ansi-cp", "utf8"])
+def test_german_windows_output(name, codec):
+    """Read right whatever code page it was decoded with: the umlaut words are matched loosely."""
+    text = (DATA / name).read_bytes().decode(codec, "replace")
+    transmitted, received, loss, avg = GERMAN_FIXTURES[name]
+    stats = parse_ping(text, "windows")
+    assert (stats.transmitted, stats.received) == (transmitted, received)
+    assert stats.loss_pct == pytest.approx(loss, abs=0.001)
+    assert stats.rtt_avg_ms == (None if avg is None else pytest.approx(avg, abs=0.001))
+
+
+def test_german_general_failure_is_a_probe_error_with_its_words():
+    text = (DATA / "windows-de-general-failure.txt").read_bytes().decode("cp850")
+    with pytest.raises(PingParseError, match="every probe failed to transmit") as info:
+        parse_ping(text, "windows")
+    assert "Allgemeiner Fehler" in str(info.value)
+
+
+def test_an_unknown_language_is_said_plainly_not_taken_for_unreachable():
+    french = ("Envoi d'une requête 'Ping'  10.0.0.1 avec 32 octets de données :\r\n"
+              "Réponse de 10.0.0.1 : octets=32 temps<1ms TTL=128\r\n\r\n"
+              "Statistiques Ping pour 10.0.0.1:\r\n    Paquets : envoyés = 1, reçus = 1, perdus = 0 (perte 0%),\r\n")
+    with pytest.raises(PingParseError) as info:
+        parse_ping(french, "windows")
+    assert "English and German" in str(info.value) and "Envoi d'une" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ((DATA / "windows-de-general-failure.txt").read_bytes().decode("cp850"),
+         "PING: Fehler bei der Übertragung. Allgemeiner Fehler."),
+        ((DATA / "windows-general-failure.txt").read_text(), "PING: transmit failed. General failure."),
+        ("Antwort von 10.0.0.2: Zielnetz nicht erreichbar.\r\n", "Antwort von 10.0.0.2: Zielnetz nicht erreichbar."),
+        ("ping: connect: Network is unreachable\n", "ping: connect: Network is unreachable"),
+        ((DATA / "windows-de-timeout.txt").read_bytes().decode("cp850"), None),
+    ],
+    ids=["de-general-failure", "en-general-failure", "de-net-unreachable", "iputils", "de-timeout"],
+)
+def test_no_route_line_in_any_language(text, line):
+    from labkit.matrix.ping import no_route_line
+
+    assert no_route_line(text) == line

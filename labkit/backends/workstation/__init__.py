@@ -4,8 +4,10 @@ into an inventory when a lab is opened (`complete_inventory`, below); lab.py put
 the Lab protocol, with one hypervisor class per way of working (vmrest_hypervisor.py,
 vmx_hypervisor.py).
 
-labkit.backends imports this module to find the backend's hooks (open_lab, complete_inventory),
-so it imports nothing heavy: httpx is imported only where vmrest is really used.
+labkit.backends imports this module to find the backend's hooks (open_lab, complete_inventory,
+capabilities), so it imports nothing heavy: httpx is imported only where vmrest is really used.
+When labkit runs on the Workstation host, the host's own VMnet adapters are switched through its
+OS (hostadapters.py with winadapters.py or linuxadapters.py; where that is, placement.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from collections.abc import Callable
 from labkit.errors import InputError
 from labkit.model import Inventory
 from labkit.protocols import Lab
+
+
+def capabilities(inventory: Inventory) -> frozenset[str]:
+    """What a lab opened from `inventory` will have, without I/O: "host_adapters" when labkit runs
+    on the Workstation host (vmrest on loopback, or .vmx files) and host.os is windows or linux."""
+    from labkit.backends.workstation.placement import capabilities as placed
+
+    return placed(inventory)
 
 
 def open_lab(inventory: Inventory) -> Lab:

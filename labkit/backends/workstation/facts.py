@@ -3,6 +3,7 @@
 The host's networking files (hostfiles.py) and vmrest's /vmnet (vmrest.py) describe the same
 VMnets; both produce these types and hostnet.py merges them into an inventory. They live here, in
 a module that imports neither reader nor the merger, so none of the three depends on another.
+`HostNic` is the host OS's view of its own adapter on a VMnet (winadapters.py, linuxadapters.py).
 """
 
 from __future__ import annotations
@@ -47,3 +48,13 @@ class VnetFacts:
     # fields that are Workstation's defaults, not read from the host (vmrest does not report them):
     # they fill what the inventory leaves out but never contradict what it says
     assumed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class HostNic:
+    """The host's own virtual adapter on a VMnet, as the host's OS reports it now."""
+
+    vnet: str  # "vmnet8"
+    name: str  # the OS's name for it: "VMware Network Adapter VMnet8" (Windows), "vmnet8" (Linux)
+    enabled: bool  # administratively up (Windows: not "Disabled"; Linux: the UP flag)
+    status: str  # the OS's own word for its state ("Up", "Disabled", "UNKNOWN"...), for messages

@@ -75,7 +75,8 @@ def nic_index(vm: VM, adapter: Adapter) -> int:
 
 
 def host_adapter_enabled(inventory: Inventory, network: str) -> bool:
-    """Neither vmrest nor a .vmx can see the host's virtual adapters: the inventory's word is taken."""
+    """The inventory's word on the host's virtual adapter (neither vmrest nor a .vmx can see it; the
+    host's OS can, when labkit runs there: hostadapters.py)."""
     net = inventory.networks[network]
     return bool(net.host_adapter and net.host_adapter.enabled)
 

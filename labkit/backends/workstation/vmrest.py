@@ -16,7 +16,6 @@ authenticates with HTTP basic auth, so credentials must not cross a network in c
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import ssl
@@ -31,6 +30,7 @@ from labkit.errors import BackendError, InputError
 from labkit.protocols import GuestNic
 from labkit.model import Backend
 from labkit.backends.workstation.facts import DhcpRange, VnetFacts, VnetType
+from labkit.backends.workstation.placement import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,6 @@ class VmrestError(BackendError):
     def __init__(self, message: str, status: int | None = None, code: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code = status, code
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def base_url(backend: Backend) -> str:

@@ -30,9 +30,11 @@ class VmrestHypervisor:
 
     kind = "workstation"
 
-    def __init__(self, inventory: Inventory, client: VmrestClient) -> None:
+    def __init__(self, inventory: Inventory, client: VmrestClient,
+                 host_view: Callable[[str], bool] | None = None) -> None:
         self.inventory = inventory
         self.client = client
+        self.host_view = host_view  # the host OS's word on its adapters, when labkit runs there
         self.networks = NetworkMap(inventory)
         self._lock = threading.Lock()
         self._library: list[VmEntry] | None = None
@@ -128,7 +130,10 @@ class VmrestHypervisor:
         return self._ask(vm, self.client.nic_ips, self.vm_id(vm))
 
     def host_adapter_enabled(self, network: str) -> bool:
-        """vmrest cannot see the host's virtual adapters: the inventory's word is taken."""
+        """vmrest cannot see the host's virtual adapters: the host's OS says, when labkit runs there
+        (hostadapters.py), else the inventory's word is taken."""
+        if self.host_view is not None:
+            return self.host_view(network)
         return host_adapter_enabled(self.inventory, network)
 
     def vnet_facts(self) -> list[VnetFacts]:

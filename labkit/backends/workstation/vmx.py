@@ -198,3 +198,20 @@ def set_adapter(vmx: VmxFile, index: int, connection_type: str, vnet: str | None
     if connection_type == "custom" and vnet is not None:  # checked above: custom has its VMnet
         vmx.set(f"ethernet{index}.vnet", vnet)
     return True
+
+
+def start_connected(vmx: VmxFile, index: int) -> bool:
+    """Whether ethernet<index> is connected when the VM powers on ("Connect at power on"; VMware's
+    default, when the key is missing, is TRUE): a powered-off VM's cable."""
+    if not _present(vmx, index):
+        raise VmxError(f"there is no network adapter {index} (ethernet{index}.present is not TRUE)")
+    value = vmx.get(f"ethernet{index}.startConnected")
+    return True if value is None else _truthy(value)
+
+
+def set_start_connected(vmx: VmxFile, index: int, connected: bool) -> bool:
+    """Plug ethernet<index>'s cable in or out for the next power on; True if anything changed."""
+    if start_connected(vmx, index) == connected:
+        return False
+    vmx.set(f"ethernet{index}.startConnected", "TRUE" if connected else "FALSE")
+    return True

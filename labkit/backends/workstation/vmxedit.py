@@ -1,4 +1,4 @@
-"""Change a powered-off VM's network adapter by editing its .vmx file, safely.
+"""Change a powered-off VM's network adapter (its network, or its cable) by editing its .vmx file, safely.
 
 Used when vmrest is not there. Workstation holds a `<name>.vmx.lck` (or `<name>.lck`) directory
 next to the .vmx while the VM runs and rewrites the .vmx when it stops, so an edit made meanwhile
@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from labkit.backends.workstation.vmx import VmxError, VmxFile, set_adapter
+from labkit.backends.workstation.vmx import VmxError, VmxFile, set_adapter, set_start_connected
+from labkit.osutil import fsync_dir, keep_owner, set_mode
 
 
 def lock_dirs(path: Path) -> list[Path]:
@@ -27,7 +29,16 @@ def lock_dirs(path: Path) -> list[Path]:
 
 def edit_vmx(path: str | Path, index: int, connection_type: str, vnet: str | None = None) -> bool:
     """Connect adapter `index` of the VM at `path` to `connection_type`/`vnet`; True if the file changed."""
-    path = Path(path)
+    return _edit(Path(path), lambda vmx: set_adapter(vmx, index, connection_type, vnet))
+
+
+def edit_vmx_link(path: str | Path, index: int, connected: bool) -> bool:
+    """Plug adapter `index`'s cable in or out (ethernetN.startConnected); True if the file changed."""
+    return _edit(Path(path), lambda vmx: set_start_connected(vmx, index, connected))
+
+
+def _edit(path: Path, change: Callable[[VmxFile], bool]) -> bool:
+    """Apply `change` to the .vmx of a powered-off VM; write it (atomically) only when it changed."""
     locks = lock_dirs(path)
     if locks:
         names = ", ".join(p.name for p in locks)
@@ -45,7 +56,7 @@ def edit_vmx(path: str | Path, index: int, connection_type: str, vnet: str | Non
         vmx = VmxFile.parse(text)
     except VmxError as exc:
         raise VmxError(f"{path}: {exc}") from None
-    if not set_adapter(vmx, index, connection_type, vnet):
+    if not change(vmx):
         return False
     try:
         write_atomic(path, vmx.render().encode("utf-8"))
@@ -62,12 +73,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
-            if hasattr(os, "fchown"):
-                try:  # root editing a user's VM must not leave it a file the user cannot write
-                    os.fchown(f.fileno(), st.st_uid, st.st_gid)
-                except PermissionError:
-                    pass
+            set_mode(f.fileno(), tmp, stat.S_IMODE(st.st_mode))
+            keep_owner(f.fileno(), st.st_uid, st.st_gid)  # root editing a user's VM leaves it the user's
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -76,18 +83,4 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open a folder, and needs not."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)  # the rename itself made durable (POSIX; Windows needs not)

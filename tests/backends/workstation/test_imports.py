@@ -15,10 +15,11 @@ import labkit.backends.workstation as package
 
 PACKAGE = Path(package.__file__).parent
 NAME = "labkit.backends.workstation"
-# what the package may use of labkit: the model, errors, protocols and clock at the bottom, and the
-# backends' shared SSH/local transports and address lookup beside it
-ALLOWED = {"labkit.errors", "labkit.model", "labkit.protocols", "labkit.clock", "labkit.backends.addresses",
-           "labkit.backends.transports.ssh", "labkit.backends.transports.local"}
+# what the package may use of labkit: the model, errors, protocols, clock and OS helpers at the
+# bottom, and the backends' shared SSH/local transports, command runner and address lookup beside it
+ALLOWED = {"labkit.errors", "labkit.model", "labkit.protocols", "labkit.clock", "labkit.osutil",
+           "labkit.backends.addresses", "labkit.backends.transports.ssh", "labkit.backends.transports.local",
+           "labkit.backends.transports.commands", "labkit.backends.transports.bastions"}
 
 
 def imports() -> dict[str, set[str]]:

@@ -11,6 +11,7 @@ import pytest
 from labkit.errors import BackendError, InputError, TransportError
 from labkit.backends.workstation.lab import WorkstationLab, open_lab
 from labkit.backends.workstation.networks import nic_index
+from labkit.backends.workstation.vmrest import VmrestClient
 from labkit.backends.workstation.vmrest_hypervisor import VmrestHypervisor
 from labkit.backends.workstation.vmx_hypervisor import VmxHypervisor
 from labkit.inventory import inventory_from_data, load_inventory
@@ -169,18 +170,41 @@ def test_wrong_password_names_the_variable_not_the_secret(fake_vmrest, monkeypat
     assert PASSWORD not in str(err.value) + caplog.text + repr(lab.hypervisor.client)
 
 
-def test_host_adapter_cannot_be_switched_through_vmrest(lab):
-    """vmrest has no call for the host's VMnet adapters: the lab declares no such ability, reads the
-    inventory's word, and a set_host_adapter step fails for the host alone with what to do instead."""
+def test_host_adapter_cannot_be_switched_through_a_remote_vmrest(fake_vmrest, vmrest_password, tmp_path):
+    """vmrest has no call for the host's VMnet adapters and labkit is not on a remote vmrest's host: the
+    lab declares no such ability, reads the inventory's word, and a set_host_adapter step fails for the
+    host alone with what to do instead."""
     from labkit.model import SetHostAdapter, Step
     from labkit.runner import run_step
 
-    hv = lab.hypervisor
-    assert hv.host_adapter_enabled("nat") is True and hv.host_adapter_enabled("bridged") is False
-    assert lab.host_adapters is None
+    inv = inventory_at(fake_vmrest.port, tmp_path)
+    inv = inv.model_copy(update={"backend": inv.backend.model_copy(update={"host": "192.0.2.10"})})
+    lab = WorkstationLab(inv, VmrestClient(f"http://127.0.0.1:{fake_vmrest.port}", "labkit", PASSWORD))
+    try:
+        hv = lab.hypervisor
+        assert hv.host_adapter_enabled("nat") is True and hv.host_adapter_enabled("bridged") is False
+        assert lab.host_adapters is None
+        step = run_step(Step(name="off", kind="set_host_adapter", spec=SetHostAdapter(network="nat", enabled=False)),
+                        lab)
+        assert not step.ok and not step.vms["host"].ok
+        assert "cannot switch the host's virtual adapter on 'nat'" in step.vms["host"].error
+        assert "networks.nat.host_adapter.enabled" in step.vms["host"].error
+    finally:
+        lab.close()
+
+
+def test_a_local_vmrest_on_another_os_than_host_os_switches_nothing(lab, caplog):
+    """The shipped inventory's host is Windows; this machine is not: the lab has the ability (labkit check
+    said so from the inventory) but refuses to touch this machine's adapters, and reads the inventory."""
+    from labkit.model import SetHostAdapter, Step
+    from labkit.runner import run_step
+
+    assert lab.host_adapters is not None
+    assert lab.hypervisor.host_adapter_enabled("nat") is True  # the inventory's word ...
+    assert "host.os is windows in the inventory, but labkit runs on linux" in caplog.text  # ... and why
     step = run_step(Step(name="off", kind="set_host_adapter", spec=SetHostAdapter(network="nat", enabled=False)), lab)
-    assert not step.ok and not step.vms["host"].ok
-    assert "cannot switch the host's virtual adapter on 'nat'" in step.vms["host"].error
+    assert not step.vms["host"].ok
+    assert "labkit runs on linux here" in step.vms["host"].error
     assert "networks.nat.host_adapter.enabled" in step.vms["host"].error
 
 
@@ -208,8 +232,8 @@ def test_transports_are_ssh_to_vms_only(lab):
     assert lab.network_transport("centos", "10.0.0.150").host == "10.0.0.150"
     with pytest.raises(TransportError, match="reaches only VMs, over SSH"):
         lab.transport("router")
-    # the tutorial's host is Windows: labkit's local channel is sh on Linux, and says so
-    with pytest.raises(TransportError, match="this host is windows"):
+    # the tutorial's host is Windows and labkit runs on Linux here: this machine is not that host
+    with pytest.raises(TransportError, match="host.os is windows in the inventory, but labkit runs on linux"):
         lab.transport("host")
 
 
