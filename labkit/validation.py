@@ -25,7 +25,8 @@ PATTERN_RULES = {
     "Label": "letters, digits, spaces and _ . : / ( ) + - only",
     "UserName": "a Unix user name: lower-case letters, digits, '_', '.' and '-', starting with a letter or '_'",
     "EnvVar": "an environment variable NAME (upper-case letters, digits and '_'), not the secret itself",
-    "FilePath": "a file path of letters, digits and _ . / ~ @ + : = - (no spaces, quotes or shell characters)",
+    "SshHost": "an address, host name or ssh_config alias: letters, digits, '.', '-' and '_', not starting with '-'",
+    "JumpSpec": "[user@]host[:port], up to four joined by commas, or none",
     "GuestPath": "an absolute path of letters, digits and _ . / @ : + -",
     "Mac": "a MAC address like 00:0c:29:3b:4c:6d",
     "VcUser": "a user name of letters, digits and _ . @ \\ -",
@@ -112,31 +113,80 @@ def _expected(errors: list[ErrorDetails], value: Any) -> str:
     return f"expected {' or '.join(kinds)} (got {_shape(value)})"
 
 
+MAX_ERRORS = 500  # problems turned into messages; a file with more is judged on a sample of it
+SAMPLE = 10  # items kept of each list and mapping in that sample
+
+
 def validate(model: type[M], data: Any, source: Source, base: Loc = ()) -> M:
-    """Validate `data` (found at `base` in `source`) as `model`, or raise InputErrors for all problems."""
+    """Validate `data` (found at `base` in `source`) as `model`, or raise InputErrors for all problems.
+
+    With more than MAX_ERRORS problems (100,000 wrong items of a list), pydantic's error list alone
+    would take hundreds of MB: then the first SAMPLE items of every list and mapping are validated
+    instead, and the problems found there are reported with the count of all of them."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raw = []
-        for err in exc.errors():
-            loc = _real_loc(data, err["loc"])
-            if err["type"] == "field_error":
-                loc = loc + (err["ctx"]["field"],)
-            raw.append((loc, err))
-        errors, seen = [], set()
-        for loc, err in raw:
-            if err["type"] in MISMATCH and any(
-                    (e["type"] not in MISMATCH or o != loc) for o, e in raw if e is not err and o[:len(loc)] == loc):
-                continue  # another alternative of the union fits the value's shape and says what is wrong
-            field_loc = base + loc + ((err["loc"][-1],) if err["type"] == "missing" else ())
-            message = _message(err)
-            if err["type"] in MISMATCH:  # every alternative refused the value's type: say them all at once
-                wanted = [e for o, e in raw if o == loc and e["type"] in MISMATCH]
-                message = _expected(wanted, err.get("input"))
-            key = (field_loc, message)
-            if key in seen:
-                continue
-            seen.add(key)
-            errors.append(InputError(message, file=source.path, line=source.line_of(base + loc),
-                                     field=dotted(field_loc)))
-        raise InputErrors(errors) from None
+        count = exc.error_count()
+        if count <= MAX_ERRORS:
+            raise InputErrors(_translate(exc, data, source, base, frozenset())) from None
+    cut: set[Loc] = set()
+    sample = _sample(data, (), cut)
+    errors: list[InputError] = []
+    try:
+        model.model_validate(sample)
+    except ValidationError as exc:
+        errors = _translate(exc, sample, source, base, frozenset(cut))[:MAX_ERRORS]
+    errors.append(InputError(f"{count:,} problems in all, too many to list: fix the ones above, or check that this "
+                             "is the right file", file=source.path, line=source.line_of(base), field=dotted(base)))
+    raise InputErrors(errors) from None
+
+
+def _sample(data: Any, loc: Loc, cut: set[Loc]) -> Any:
+    """`data` with only the first SAMPLE items of every list and mapping; `cut` gets where items were left out."""
+    if isinstance(data, list):
+        if len(data) > SAMPLE:
+            cut.add(loc)
+        return [_sample(v, loc + (i,), cut) for i, v in enumerate(data[:SAMPLE])]
+    if isinstance(data, dict):
+        if len(data) > SAMPLE:
+            cut.add(loc)
+        return {k: _sample(v, loc + (k,), cut) for k, v in list(data.items())[:SAMPLE]}
+    return data
+
+
+def _translate(exc: ValidationError, data: Any, source: Source, base: Loc, cut: frozenset[Loc]) -> list[InputError]:
+    """pydantic's errors as InputErrors at the file's lines; a key missing from a mapping in `cut` is not
+    reported (it may be among the items the sample left out)."""
+    raw = []
+    for err in exc.errors(include_url=False):
+        loc = _real_loc(data, err["loc"])
+        if err["type"] == "field_error":
+            loc = loc + (err["ctx"]["field"],)
+        elif err["type"] == "missing" and loc in cut:
+            continue
+        raw.append((loc, err))
+    # Indexed once, so that 500 wrong values cost 500 steps, not 500 squared: `explained`:
+    # places where an error at or below says more than "wrong type" (a deeper error, or another
+    # kind of error); `mismatches`: the type errors at each place.
+    explained: set[Loc] = set()
+    mismatches: dict[Loc, list[ErrorDetails]] = {}
+    for loc, err in raw:
+        explained.update(loc[:n] for n in range(len(loc)))
+        if err["type"] in MISMATCH:
+            mismatches.setdefault(loc, []).append(err)
+        else:
+            explained.add(loc)
+    errors, seen = [], set()
+    for loc, err in raw:
+        if err["type"] in MISMATCH and loc in explained:
+            continue  # another alternative of the union fits the value's shape and says what is wrong
+        field_loc = base + loc + ((err["loc"][-1],) if err["type"] == "missing" else ())
+        message = _message(err)
+        if err["type"] in MISMATCH:  # every alternative refused the value's type: say them all at once
+            message = _expected(mismatches[loc], err.get("input"))
+        key = (field_loc, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        errors.append(InputError(message, file=source.path, line=source.line_of(base + loc), field=dotted(field_loc)))
+    return errors
