@@ -36,9 +36,9 @@ vcsim:
 
 demo: $(STAMP)
 	$(BIN)/labkit check inventory/seed-lab.yml playbooks/seed-bridged.yml playbooks/seed-nat.yml
-	$(BIN)/labkit run playbooks/seed-bridged.yml --json reports/seed-bridged.json --junit reports/seed-bridged.xml
-	$(BIN)/labkit run playbooks/seed-nat.yml --json reports/seed-nat.json --junit reports/seed-nat.xml
-	@echo "reports written to reports/"
+	$(BIN)/labkit run playbooks/seed-bridged.yml --json reports/seed-bridged.json --junit reports/seed-bridged.xml --html reports/seed-bridged.html
+	$(BIN)/labkit run playbooks/seed-nat.yml --json reports/seed-nat.json --junit reports/seed-nat.xml --html reports/seed-nat.html
+	@echo "reports written to reports/ (open reports/seed-nat.html in a browser)"
 
 # The architecture is checked before the tests: layers and backend independence (import-linter,
 # contracts in pyproject.toml) and types (mypy: a Lab's optional abilities are `X | None`).

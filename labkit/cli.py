@@ -32,6 +32,7 @@ InventoryOpt = Annotated[Path | None, typer.Option("-i", "--inventory", help="in
 BackendOpt = Annotated[str | None, typer.Option("--backend", help="sim (default), netns, vsphere, workstation")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="write the JSON report here")]
 JunitOpt = Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report here")]
+HtmlOpt = Annotated[Path | None, typer.Option("--html", help="write a self-contained HTML report here")]
 
 
 def _fail_input(exc: InputError) -> NoReturn:
@@ -97,7 +98,9 @@ def _check_report_paths(*paths: Path | None) -> None:
             _fail_input(InputError("is a directory; give a file name for the report", file=str(path)))
 
 
-def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | None) -> None:
+def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | None,
+                   html_path: Path | None = None) -> None:
+    from labkit.report.as_html import write_html
     from labkit.report.as_json import write_json
     from labkit.report.as_junit import write_junit
 
@@ -106,6 +109,8 @@ def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | No
             write_json(run, json_path)
         if junit_path:
             write_junit(run, junit_path)
+        if html_path:
+            write_html(run, html_path)
     except OSError as exc:
         typer.echo(f"error: cannot write the report: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -114,17 +119,18 @@ def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | No
 @app.command()
 def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
         inventory: InventoryOpt = None, backend: BackendOpt = None,
-        json: JsonOpt = None, junit: JunitOpt = None,
+        json: JsonOpt = None, junit: JunitOpt = None, html: HtmlOpt = None,
         workers: Annotated[int, typer.Option(min=1, max=256, help="VMs or sources handled at once")] = 8) -> None:
     """Run a playbook's steps and report every step and matrix."""
-    from labkit.backends import complete_inventory, open_lab
+    from labkit.backends import capabilities, complete_inventory, open_lab
     from labkit.report.terminal import render_run
     from labkit.playbook import load_checked
     from labkit.runner import run_playbook
 
-    _check_report_paths(json, junit)
+    _check_report_paths(json, junit, html)
     try:
-        pb, inv = load_checked(playbook, inventory, complete=complete_inventory)
+        pb, inv = load_checked(playbook, inventory, complete=complete_inventory,
+                               capabilities=lambda inv: capabilities(inv, backend), backend=backend)
     except InputError as exc:
         _fail_input(exc)
     lab = _open_or_exit(inv, backend)
@@ -135,7 +141,7 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
     finally:
         lab.close()
     render_run(result, console)
-    _write_reports(result, json, junit)
+    _write_reports(result, json, junit, html)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -145,36 +151,63 @@ def check(files: Annotated[list[Path], typer.Argument(help="inventory and playbo
 
     Only the named files (and a playbook's inventory) are read. Facts a backend settles when a lab
     is opened (a Workstation host's VMnets) are listed as notes: they are not errors here."""
+    from labkit.backends import capabilities
     from labkit.inventory import load_inventory, offline_notes
     from labkit.playbook import load_checked
-    from labkit.yamlsrc import load
+    from labkit.yamlsrc import load, shared_reads
 
     bad = False
     noted: set[str] = set()  # an inventory checked alone and through a playbook is noted once
-    for path in files:
-        try:
-            src = load(path)
-            if _is_playbook(src.data):
-                _, inv = load_checked(path)
-            else:
-                inv = load_inventory(path)
-            typer.echo(f"ok: {path}")
-            for note in offline_notes(inv):
-                if note not in noted:
-                    noted.add(note)
-                    typer.echo(f"note: {note}")
-        except InputError as exc:
-            bad = True
-            for err in (exc.errors if isinstance(exc, InputErrors) else [exc]):
-                typer.echo(f"error: {InputError.__str__(err)}", err=True)
+    with shared_reads():  # each file is parsed once, however many playbooks name it
+        for path in files:
+            try:
+                src = load(path)
+                if _is_playbook(src.data, path):
+                    _, inv = load_checked(path, capabilities=capabilities)  # a step the backend cannot do: refused
+                elif not isinstance(src.data, dict) and "inventor" not in "/".join(Path(path).parts[-2:]).lower():
+                    raise src.error(f"this file is {_shape(src.data)}, but an inventory is a mapping (lab, host, lan, "
+                                    "networks, vms...) and a playbook a mapping with name, inventory and steps")
+                else:
+                    inv = load_inventory(path)
+                typer.echo(f"ok: {path}")
+                for note in offline_notes(inv):
+                    if note not in noted:
+                        noted.add(note)
+                        typer.echo(f"note: {note}")
+            except InputError as exc:
+                bad = True
+                errors = exc.errors if isinstance(exc, InputErrors) else [exc]
+                for err in errors[:MAX_ERRORS_SHOWN]:
+                    typer.echo(f"error: {InputError.__str__(err)}", err=True)
+                if len(errors) > MAX_ERRORS_SHOWN:
+                    more = errors[MAX_ERRORS_SHOWN]
+                    rest = InputError(f"{len(errors) - MAX_ERRORS_SHOWN:,} more problems not shown (fix these first)",
+                                      file=more.file, line=more.line)
+                    typer.echo(f"error: {rest}", err=True)
     raise typer.Exit(2 if bad else 0)
 
 
-def _is_playbook(data: object) -> bool:
-    """A playbook has steps, or at least no `lab:` and a playbook's keys."""
-    if not isinstance(data, dict):
-        return False
-    return "steps" in data or ("lab" not in data and bool({"name", "inventory"} & set(data)))
+MAX_ERRORS_SHOWN = 200  # per file: a list of 100,000 wrong values is not read line by line
+
+
+def _shape(data: object) -> str:
+    if isinstance(data, list):
+        return "a list"
+    return "true or false" if isinstance(data, bool) else \
+        "a single number" if isinstance(data, (int, float)) else "a single string"
+
+
+def _is_playbook(data: object, path: Path | None = None) -> bool:
+    """A playbook has steps, or at least no `lab:` and a playbook's keys. A file that is no mapping
+    at all is a playbook when it is a list of steps or its name says so (playbooks/x.yml,
+    x.playbook.yml): then it is told what a playbook looks like, not what an inventory does."""
+    from labkit.model import STEP_KINDS
+
+    if isinstance(data, dict):
+        return "steps" in data or ("lab" not in data and bool({"name", "inventory"} & set(data)))
+    if isinstance(data, list) and any(isinstance(item, dict) and set(item) & set(STEP_KINDS) for item in data[:100]):
+        return True
+    return path is not None and any("playbook" in part.lower() for part in Path(path).parts[-2:])
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -267,7 +300,7 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
            targets: Annotated[list[str] | None, typer.Option("--targets")] = None,
            count: Annotated[int, typer.Option(min=1, max=100)] = 2,
            timeout: Annotated[float, typer.Option(min=0.1, max=60)] = 1.0,
-           json: JsonOpt = None, junit: JunitOpt = None) -> None:
+           json: JsonOpt = None, junit: JunitOpt = None, html: HtmlOpt = None) -> None:
     """Ping every source against every target now, compared with the model."""
     from labkit.backends import complete_inventory, open_lab
     from labkit.report.terminal import render_run
@@ -275,6 +308,7 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
     from labkit.model import Step
     from labkit.runner import run_step
 
+    _check_report_paths(json, junit, html)
     inv = _inventory_or_exit(inventory)
     try:
         inv = complete_inventory(inv)  # endpoints such as nat.gateway may name what the backend settles
@@ -288,7 +322,7 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
         lab.close()
     result = RunResult(inv.lab, lab.backend, [step])
     render_run(result, _console())
-    _write_reports(result, json, junit)
+    _write_reports(result, json, junit, html)
     raise typer.Exit(0 if result.ok else 1)
 
 

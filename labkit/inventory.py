@@ -195,6 +195,14 @@ def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str
         if vm.dialect is not None and (vm.dialect == "netsh") != (vm.os == "windows"):
             yield src.error(f"dialect {vm.dialect} does not go with os {vm.os} (netsh is for windows guests, "
                             "the others for linux ones)", loc + ("dialect",))
+        ssh = vm.ssh.over(inv.ssh) if vm.ssh is not None else inv.ssh
+        if vm.os == "windows" and ssh is not None and ssh.become:
+            # OpenSSH for Windows runs cmd.exe as the account that logged in: there is no sudo, and
+            # labkit's staged writes and sudo wrapping are POSIX sh
+            where = loc + ("ssh", "become") if vm.ssh is not None and "become" in vm.ssh.model_fields_set \
+                else ("ssh", "become")
+            yield src.error(f"{vm.name} is a windows guest: become (sudo) is for linux guests; log in as an "
+                            "administrator instead (set become: null for this VM)", where)
         names = set()
         for j, ad in enumerate(vm.adapters):
             aloc = loc + ("adapters", j)

@@ -9,10 +9,12 @@ the file and line of the offending value are known.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +26,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    """A path as the OS takes it: anything but control characters (NUL, newline, tab, ...)."""
+    if _CONTROL.search(value):
+        raise ValueError(f"{value!r} is not a usable file path: it holds a control character "
+                         "(a path may hold spaces, quotes and any letter, but no newline, tab or NUL)")
+    return value
+
+
 # A name used as an identifier: VMs, networks, externals, interfaces. No spaces, no shell syntax.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
 IfName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$")]
@@ -31,19 +44,59 @@ IfName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/()+-]{0,79}$")]
 UserName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")]
 EnvVar = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")]
-FilePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./~@+:=\\-]{1,255}$")]
 GuestPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./@:+-]{1,200}$")]
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,80}$")]
 VcUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@\\-]{1,64}$")]  # vCenter: user@domain
 Mac = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")]
+# A file on the machine labkit runs on (an SSH key, known_hosts, a CA, Workstation's networking
+# folder): opened by labkit itself, never given to a guest or to any shell, so it may be whatever
+# the OS accepts (C:\Users\Jane Doe\.ssh\id_ed25519, ~/Lab Keys/id). Only control characters
+# are refused: no OS path needs one, and a newline would be a mistake in the YAML, not a file name.
+HostPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_no_control)]
+FilePath = HostPath  # the former name (it had a no-spaces alphabet): every such path is on this machine
 # Where a hypervisor keeps a VM: a vSphere inventory path or a Workstation .vmx path (sent over
-# HTTP/SOAP or opened as a file, never given to a shell). Spaces and Windows separators allowed.
-HvPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _./\\:()+@~-]{1,255}$")]
+# HTTP/SOAP or opened as a file, never given to a shell): the same rule.
+HvPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_no_control)]
+
+_VS_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_VS_ESCAPE = re.compile(r"%(2[fF]|5[cC]|25)")
+
+
+def _vsphere_name(value: str) -> str:
+    """What vCenter takes as a name: 1 to 80 characters as shown (an escape such as %2f counts as
+    one), not only spaces, no control character."""
+    if _VS_CONTROL.search(value):
+        raise ValueError(f"{value!r} holds a control character, which no vSphere name may")
+    if not value.strip():
+        raise ValueError("a vSphere name cannot be empty or only spaces")
+    if len(_VS_ESCAPE.sub("_", value)) > 80:
+        raise ValueError(f"{value[:40]!r}... is longer than the 80 characters vSphere allows in a name")
+    return value
+
+
+def _vsphere_path(value: str) -> str:
+    """An inventory path: names as _vsphere_name allows, '/' between them."""
+    for part in value.strip("/").split("/"):
+        _vsphere_name(part)
+    return value
+
+
+# A vSphere object's name (VM, port group, switch, folder, datacenter, cluster, ESXi host): what
+# vCenter accepts, any text of up to 80 characters but no control character ("Prod [VLAN 100]",
+# "web#2", "R&D, Zürich"; a '/' may be written as vCenter stores it, %2f). Sent in SOAP requests
+# and compared, never given to a shell or written into a guest's files.
+VsName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_vsphere_name)]
+# A vSphere inventory path (DC0/vm/Lab%2fTest/web#2): such names with '/' between them, a '/'
+# inside a name escaped as %2f (as vCenter does).
+VsPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_vsphere_path)]
 # A Windows connection name ("Local Area Connection 2"): spaces allowed, nothing cmd.exe expands.
 WinConnection = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()#-]{0,79}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")]
 
-OsFamily = Literal["linux", "busybox", "windows"]
+# A guest's OS family (what its dialects and ping are), and the host's, which may also be a Mac
+# (labkit on the user's own laptop: BSD ping, weak host model).
+GuestOs = Literal["linux", "busybox", "windows"]
+OsFamily = Literal["linux", "busybox", "windows", "macos"]
 Dialect = Literal["ifcfg", "ifupdown", "nmkeyfile", "netplan", "netsh"]
 NetworkType = Literal["nat", "hostonly", "bridged", "custom"]
 BackendType = Literal["sim", "netns", "vsphere", "workstation"]
@@ -81,8 +134,8 @@ class Network(Strict):
     """A mode name's network: the backend's name for it plus the segment facts the model needs."""
 
     type: NetworkType
-    backend_network: Label | None = None  # Workstation vnet (VMnet8) or vSphere port group
-    switch: Label | None = None  # vSphere: the switch the port group is on, when names repeat
+    backend_network: VsName | None = None  # Workstation vnet (VMnet8) or vSphere port group
+    switch: VsName | None = None  # vSphere: the switch the port group is on, when names repeat
     moid: Ref | None = None  # vSphere: the network's managed object id (e.g. dvportgroup-12)
     subnet: IPv4Network | None = None  # bridged networks take the LAN's
     host_adapter: HostAdapter | None = None
@@ -99,7 +152,7 @@ class Lan(Strict):
 
 class Host(Strict):
     lan_address: IPv4Address
-    os: OsFamily = "linux"
+    os: OsFamily = "linux"  # the machine VMware (and, for its own pings, labkit) runs on
     icmp_firewall: bool = False  # True: the host drops inbound echo requests
 
 
@@ -115,12 +168,24 @@ class Backend(Strict):
     port: StrictInt | None = Field(default=None, ge=1, le=65535)
     user: VcUser | None = None
     password_env: EnvVar | None = None
-    ca_file: FilePath | None = None
+    ca_file: HostPath | None = None
     insecure: bool = False  # explicit opt-out of TLS verification (logged as a warning)
     tls: bool | None = None  # Workstation vmrest: https (None: https unless host is loopback)
-    datacenter: Label | None = None  # vSphere: restrict lookups to this datacenter
+    datacenter: VsName | None = None  # vSphere: restrict lookups to this datacenter
     workers: StrictInt = Field(default=32, ge=1, le=128)  # vSphere: reconfigure tasks submitted at once
-    networking_dir: FilePath | None = None  # Workstation: host networking files (/etc/vmware)
+    # vSphere limits, in seconds: a TCP connection and TLS handshake; one call's answer; a task
+    # (a reconfigure queued behind others on a busy vCenter) before it is reported still running.
+    connect_timeout: float = Field(default=20, gt=0, le=300)
+    call_timeout: float = Field(default=120, gt=0, le=3600)
+    task_timeout: float = Field(default=900, gt=0, le=86400)
+    networking_dir: HostPath | None = None  # Workstation: host networking files (/etc/vmware)
+
+    @model_validator(mode="after")
+    def _tls_settings_need_tls(self) -> Backend:
+        # the vmrest client refuses this when the lab is opened; said here, check names the line
+        if self.tls is False and (self.ca_file is not None or self.insecure):
+            raise field_error("tls", "ca_file and insecure apply to https only; remove them or set tls: true")
+        return self
 
 
 def _prefix_required(value: object) -> object:
@@ -171,15 +236,47 @@ class Adapter(Strict):
     config: AddressConfig | None = None  # what the guest is configured with at the start
 
 
+# An SSH destination as ssh would take it: an IPv4 address, a host name or an ssh_config alias. It
+# never reaches a guest's shell, but it reaches ssh_config lookups and the resolver, so no options
+# (a leading '-'), spaces or shell syntax.
+SshHost = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")]
+# ProxyJump as OpenSSH writes it: [user@]host[:port], up to four hops joined by commas; or "none".
+_HOP = r"([a-z_][a-z0-9_.-]{0,31}@)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}(:[0-9]{1,5})?"
+JumpSpec = Annotated[str, StringConstraints(pattern=rf"^{_HOP}(,{_HOP}){{0,3}}$")]
+
+
 class Ssh(Strict):
-    address: IPv4Address | None = None
-    port: StrictInt = Field(default=22, ge=1, le=65535)
-    user: UserName = "root"
+    """How labkit logs in to a guest. Left out, user/port/key come from ssh_config (~/.ssh/config or
+    config_file), then root and 22; what is written here wins over ssh_config, as ssh's command line does."""
+
+    address: SshHost | None = None  # IPv4 address, host name, or an ssh_config Host alias
+    port: StrictInt | None = Field(default=None, ge=1, le=65535)
+    user: UserName | None = None
     key_file: FilePath | None = None
     password_env: EnvVar | None = None
     known_hosts: FilePath | None = None
     trust_on_first_use: bool = False  # record an unknown host key in labkit's own known_hosts
     connect_timeout: float = Field(default=10, gt=0, le=300)
+    config_file: FilePath | None = None  # an ssh_config read instead of ~/.ssh/config (as ssh -F)
+    proxy_jump: JumpSpec | None = None  # jump host(s): [user@]host[:port][,...], or none
+    become: Literal["sudo"] | None = None  # a login user that is not root: commands and /etc writes via sudo
+    become_password_env: EnvVar | None = None  # sudo's password, by variable name (none: NOPASSWD)
+
+    @model_validator(mode="after")
+    def _become(self) -> Ssh:
+        if self.become_password_env is not None and self.become is None:
+            raise field_error("become_password_env", "a sudo password needs become: sudo")
+        if self.proxy_jump is not None and "none" in self.proxy_jump.split(",") and self.proxy_jump != "none":
+            raise field_error("proxy_jump", "'none' stands alone (no jump host), not in a chain")
+        return self
+
+    def over(self, defaults: Ssh | None) -> Ssh:
+        """These settings on top of the lab-wide ones (the inventory's top-level `ssh`): a key set here wins."""
+        if defaults is None:
+            return self
+        merged = defaults.model_dump(exclude_unset=True)
+        merged.update(self.model_dump(exclude_unset=True))
+        return Ssh.model_validate(merged)
 
 
 class GuestLogin(Strict):
@@ -191,12 +288,17 @@ class GuestLogin(Strict):
 
 class VM(Strict):
     name: Name
-    backend_name: Label | None = None  # the VM's name in the hypervisor when it differs
+    backend_name: VsName | None = None  # the VM's name in the hypervisor when it differs
     path: HvPath | None = None  # vSphere inventory path or Workstation .vmx path
     uuid: Uuid | None = None  # vSphere instance UUID
+    bios_uuid: Uuid | None = None  # vSphere BIOS UUID (config.uuid: what govc and Ansible call uuid)
+    moid: Ref | None = None  # vSphere managed object id (vm-42)
+    folder: VsPath | None = None  # vSphere: look the VM up in this folder (inventory path) only
+    cluster: VsName | None = None  # vSphere: ... on a host of this cluster only
+    esxi_host: VsName | None = None  # vSphere: ... on this ESXi host only
     guest_login: GuestLogin | None = None
     rollback_after: StrictFloat | None = Field(default=None, ge=5, le=3600)  # safe apply default
-    os: OsFamily = "linux"
+    os: GuestOs = "linux"
     dialect: Dialect | None = None
     icmp_firewall: bool = False
     ssh: Ssh | None = None
@@ -220,6 +322,7 @@ class Inventory(Strict):
     lan: Lan
     externals: dict[Name, External] = Field(default_factory=dict)
     networks: dict[Name, Network]
+    ssh: Ssh | None = None  # lab-wide SSH defaults: each VM's own `ssh` keys win over these
     vms: list[VM] = Field(default_factory=list)
 
     def vm(self, name: str) -> VM:
@@ -251,6 +354,14 @@ class SetMode(Strict):
     vms: VmList
     adapter: Label | StrictInt = 0  # interface, label or index
     mode: Name
+
+
+class SetLink(Strict):
+    """Plug (connected: true) or unplug the adapter's virtual cable; it stays on its network."""
+
+    vms: VmList
+    adapter: Label | StrictInt = 0  # interface, label or index
+    connected: bool
 
 
 class ConfigureGuest(Strict):
@@ -317,6 +428,7 @@ class PingMatrix(Strict):
 
 STEP_KINDS: dict[str, type[Strict]] = {
     "set_mode": SetMode,
+    "set_link": SetLink,
     "configure_guest": ConfigureGuest,
     "restart_network": RestartNetwork,
     "wait_for_ip": WaitForIp,

@@ -3,9 +3,12 @@
 A step is a mapping with exactly one kind key (`set_mode:`, `ping_matrix:`...) and an optional
 `name:`; names are unique (they key the report's matrices). Every VM, network, interface and
 matrix endpoint a step names must exist in the inventory, a matrix source must be something labkit
-can log into, and static addresses must not collide at any step. Every problem is found in one
-pass and reported in file order, each naming the playbook's file, line and field: whatever
-`labkit check` accepts, `labkit run` can run without tripping over its input.
+can log into, and static addresses must not collide at any step. A step that needs an ability
+the backend's lab will not have (set_host_adapter: the host's adapters) is refused too, from the
+capability set the caller passes in (labkit.backends.capabilities: this module sits below the
+backends and may not import them). Every problem is found in one pass and reported in file order,
+each naming the playbook's file, line and field: whatever `labkit check` accepts, `labkit run` can
+run without tripping over its input.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from labkit.model import (
     PingMatrix,
     Playbook,
     SetHostAdapter,
+    SetLink,
     SetMode,
     Step,
 )
@@ -130,15 +134,42 @@ def _step(raw: object, i: int, name: str, source: Source) -> Step:
     return Step(name=name, kind=kind, spec=spec, line=source.line_of(loc), index=i)
 
 
-def check_against(pb: Playbook, source: Source, inv: Inventory) -> None:
+# What a step kind needs of the lab beyond the Lab protocol (labkit.protocols' optional abilities).
+STEP_NEEDS = {"set_host_adapter": "host_adapters", "set_link": "links"}
+
+
+def check_against(pb: Playbook, source: Source, inv: Inventory, capabilities: frozenset[str] | None = None,
+                  backend: str | None = None) -> None:
     """Every name a step uses exists in the inventory; matrix sources can send; static addresses
-    do not collide at any step. InputErrors with every problem, in file order."""
-    errors = _problems(pb, source, inv)
+    do not collide at any step; with `capabilities` (the optional abilities of the lab that will
+    run it, on `backend`, default the inventory's), every step's need is among them. InputErrors
+    with every problem, in file order."""
+    errors = _problems(pb, source, inv, capabilities, backend)
     if errors:
         raise InputErrors(_in_file_order(errors))
 
 
-def _problems(pb: Playbook, source: Source, inv: Inventory) -> list[InputError]:
+def _capability_problem(step: Step, spec: object, capabilities: frozenset[str] | None, backend: str) -> str | None:
+    need = STEP_NEEDS.get(step.kind)
+    if capabilities is None or need is None or need in capabilities:
+        return None
+    if isinstance(spec, SetHostAdapter):
+        return (f"the {backend} backend cannot switch the host's virtual adapters with this inventory (a backend "
+                "switches them only where labkit runs on the VMware host itself), so this step would fail when "
+                f"run; switch the adapter on the host and set networks.{spec.network}.host_adapter.enabled in "
+                "the inventory instead")
+    if isinstance(spec, SetLink):
+        why = ""
+        if backend == "workstation":
+            why = (" (vmrest 1.3.0 has no call that connects or disconnects a NIC; without backend.user and "
+                   "password_env labkit edits the powered-off VMs' .vmx files, which can)")
+        return (f"the {backend} backend cannot plug or unplug a VM adapter's virtual cable with this inventory{why}, "
+                "so this step would fail when run")
+    return f"the {backend} backend has no {need} with this inventory, which a {step.kind} step needs"
+
+
+def _problems(pb: Playbook, source: Source, inv: Inventory, capabilities: frozenset[str] | None = None,
+              backend: str | None = None) -> list[InputError]:
     errors: list[InputError] = []
     vms = {vm.name: vm for vm in inv.vms}
     statics = _Statics.of(inv)
@@ -147,6 +178,9 @@ def _problems(pb: Playbook, source: Source, inv: Inventory) -> list[InputError]:
         i = step.index if step.index is not None else n
         loc = ("steps", i, step.kind)
         spec = step.spec
+        lacking = _capability_problem(step, spec, capabilities, backend or inv.backend.type)
+        if lacking:
+            errors.append(source.error(lacking, loc))
         for j, name in enumerate(getattr(spec, "vms", []) or []):
             if name not in vms:
                 errors.append(source.error(f"unknown VM {name!r} (known: {', '.join(vms) or 'none'})",
@@ -155,6 +189,7 @@ def _problems(pb: Playbook, source: Source, inv: Inventory) -> list[InputError]:
             if spec.mode not in inv.networks:
                 errors.append(source.error(f"unknown mode {spec.mode!r} (the inventory's networks: "
                                            f"{', '.join(inv.networks)})", loc + ("mode",)))
+        if isinstance(spec, SetMode | SetLink):
             for name in spec.vms:
                 if name in vms and vms[name].adapter(spec.adapter) is None:
                     errors.append(source.error(f"{name} has no adapter {spec.adapter!r}", loc + ("adapter",)))
@@ -324,13 +359,17 @@ def _in_file_order(errors: list[InputError]) -> list[InputError]:
 
 
 def load_checked(path: str | Path, inventory: str | Path | None = None,
-                 complete: Callable[[Inventory], Inventory] | None = None) -> tuple[Playbook, Inventory]:
+                 complete: Callable[[Inventory], Inventory] | None = None,
+                 capabilities: Callable[[Inventory], frozenset[str]] | None = None,
+                 backend: str | None = None) -> tuple[Playbook, Inventory]:
     """Load a playbook and its inventory (the playbook's default unless given) and cross-check them,
     reporting every problem of both at once (the playbook's first, in file order).
 
     `complete` (labkit run: `labkit.backends.complete_inventory`) fills in what the backend settles
     when the lab is opened before the steps are checked, so that `nat.gateway` may name a NAT device
-    the inventory leaves to the host. Without it nothing but the two files is read."""
+    the inventory leaves to the host. Without it nothing but the two files is read. `capabilities`
+    (`labkit.backends.capabilities`, pure) gives the optional abilities of the lab the inventory
+    opens on `backend` (default: its own), and a step needing one it lacks is refused."""
     from labkit.inventory import load_inventory
 
     pb, source, errors = _parse(path)
@@ -351,7 +390,11 @@ def load_checked(path: str | Path, inventory: str | Path | None = None,
             inv = complete(inv)
     except InputError as exc:
         raise InputErrors(errors + (exc.errors if isinstance(exc, InputErrors) else [exc])) from None
-    errors = _in_file_order(errors + _problems(pb, source, inv))
+    try:
+        caps = capabilities(inv) if capabilities is not None else None
+    except InputError as exc:
+        raise InputErrors(errors + (exc.errors if isinstance(exc, InputErrors) else [exc])) from None
+    errors = _in_file_order(errors + _problems(pb, source, inv, caps, backend))
     if errors:
         raise InputErrors(errors)
     return pb, inv

@@ -3,8 +3,9 @@
 A backend is a `Lab`: a `Hypervisor` (adapters, power, what VMware Tools reports), a
 `GuestTransport` per node (read a file, write a file atomically, run a command) and a clock.
 What only some backends can do is a typed attribute that is either an object or None (a console
-that needs no guest networking, a batch set-mode, switching the host's virtual adapters), so
-the type checker, not a run-time `hasattr`, says where a missing ability is used. The simulated
+that needs no guest networking, a batch set-mode, switching the host's virtual adapters, plugging
+an adapter's virtual cable in and out), so the type checker, not a run-time `hasattr`, says where
+a missing ability is used. The simulated
 backend implements exactly these, which is why everything above them runs unchanged on it.
 """
 
@@ -109,6 +110,19 @@ class HostAdapters(Protocol):
         ...
 
 
+class LinkControl(Protocol):
+    """Plug or unplug a VM adapter's virtual cable (VMware's "Connected" checkbox): the adapter stays
+    on its network, but while unplugged it has no link, and `adapter_network` says None."""
+
+    def set_link(self, vm: str, adapter: Adapter, connected: bool) -> bool:
+        """Plug (True) or unplug (False) the cable; False when it already was so. Read back after the change."""
+        ...
+
+    def link_connected(self, vm: str, adapter: Adapter) -> bool:
+        """Whether the cable is plugged in now (a powered-off VM's: whether it will be at power on)."""
+        ...
+
+
 class Console(Protocol):
     """An out-of-band channel to a VM that needs no guest networking (VMware Tools, vmrun, nsenter)."""
 
@@ -155,6 +169,15 @@ class Lab(Protocol):
 
     @property
     def host_adapters(self) -> HostAdapters | None: ...
+
+    @property
+    def links(self) -> LinkControl | None: ...
+
+    @property
+    def lost(self) -> str | None:
+        """Why the backend itself can no longer be reached (a vCenter that died or froze), so that
+        every further call would fail; None while it answers. The runner stops there."""
+        ...
 
     def transport(self, node: str) -> GuestTransport:
         """The channel to `node` (a VM name, "host", "router" or an external), opened once per run."""

@@ -15,7 +15,8 @@ from labkit.guest import config as guestnet
 from labkit.guest.detect import detect
 from labkit.errors import BackendError, LabkitError
 from labkit.matrix.engine import run_matrix
-from labkit.results import RunResult, StepResult, VMResult
+from labkit.results import (AdapterSummary, NetworkSummary, RunResult, StepResult, TopologySummary, VMResult,
+                            VMSummary)
 from labkit.model import (
     VM,
     Adapter,
@@ -24,6 +25,7 @@ from labkit.model import (
     Playbook,
     RestartNetwork,
     SetHostAdapter,
+    SetLink,
     SetMode,
     Step,
     WaitForIp,
@@ -31,8 +33,9 @@ from labkit.model import (
 from labkit.observe import observe
 from labkit.netconfig import InterfaceConfig
 from labkit.protocols import BatchSetMode, GuestTransport, Lab
+from labkit.state import LabState
 
-VmStep = SetMode | ConfigureGuest | RestartNetwork | WaitForIp  # the steps that act on each of their VMs
+VmStep = SetMode | SetLink | ConfigureGuest | RestartNetwork | WaitForIp  # the steps that act on each of their VMs
 Action = Callable[[Lab, VM, Any], str]  # what one VM gets from its step: a detail line, or LabkitError
 
 DEFAULT_ROLLBACK_AFTER = 60.0  # seconds a guest waits for confirmation before restoring its backup
@@ -49,6 +52,10 @@ class Progress(Protocol):
 def run_playbook(pb: Playbook, lab: Lab, progress: Progress | None = None, workers: int = 8) -> RunResult:
     result = RunResult(pb.name, lab.backend)
     for step in pb.steps:
+        lost = lab.lost  # the backend is gone: the remaining steps are reported, not attempted
+        if lost is not None:
+            result.steps.append(StepResult(step.name, step.kind, error=f"not run: {lost}"))
+            continue
         result.steps.append(run_step(step, lab, workers, progress))
     return result
 
@@ -59,7 +66,7 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
     inv = lab.inventory
     try:
         units = len(spec.sources) if isinstance(spec, PingMatrix) else (
-            len(spec.vms) if isinstance(spec, SetMode | ConfigureGuest | RestartNetwork | WaitForIp) else 1)
+            len(spec.vms) if isinstance(spec, VmStep) else 1)
         if progress:
             progress.step(step, units)
         done = progress.advance if progress else None
@@ -68,7 +75,9 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
             if done:
                 done("host")
         elif isinstance(spec, PingMatrix):
-            out.matrix = run_matrix(lab, step.name, spec, observe(lab), workers, on_source_done=done)
+            state = observe(lab)
+            out.topology = _summary(state)
+            out.matrix = run_matrix(lab, step.name, spec, state, workers, on_source_done=done)
         elif isinstance(spec, SetMode) and lab.batch is not None:
             out.vms = _set_mode_batch(lab, lab.batch, spec, done)
         else:
@@ -80,6 +89,25 @@ def run_step(step: Step, lab: Lab, workers: int = 8, progress: Progress | None =
     except LabkitError as exc:
         out.error = str(exc)
     return out
+
+
+def _summary(state: LabState) -> TopologySummary:
+    """The observed lab as plain strings, kept with a matrix step so a report can draw it."""
+    inv = state.inventory
+
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    nets = tuple(NetworkSummary(name, n.type, n.backend_network,
+                                text(n.subnet or (inv.lan.subnet if n.type == "bridged" else None)),
+                                text(n.host_adapter.address if n.host_adapter else None),
+                                state.host_adapters.get(name), text(n.gateway))
+                 for name, n in inv.networks.items())
+    vms = tuple(VMSummary(v.name, v.os, v.powered_on,
+                          tuple(AdapterSummary(i.name, i.network, text(i.address)) for i in v.ifaces))
+                for v in state.vms.values())
+    return TopologySummary(inv.lab, str(inv.host.lan_address), str(inv.lan.subnet), str(inv.lan.router),
+                           nets, vms, tuple((name, str(e.address)) for name, e in inv.externals.items()))
 
 
 def _guarded(action: Action, lab: Lab, vm: VM, spec: VmStep, done: Callable[[str], None] | None = None) -> VMResult:
@@ -118,9 +146,28 @@ def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
     adapter = _adapter(vm, spec.adapter)
     changed = lab.hypervisor.set_adapter_network(vm.name, adapter, spec.mode)
     now = lab.hypervisor.adapter_network(vm.name, adapter)
+    if now is None and lab.links is not None and not lab.links.link_connected(vm.name, adapter):
+        # an unplugged cable stays out (set_link plugs it): the adapter has no network to read back
+        return _moved(adapter, spec.mode, changed) + ", cable unplugged"
     if now != spec.mode:
         raise LabkitError(f"{adapter.interface} is on {now!r} after the change, not {spec.mode!r}")
     return _moved(adapter, spec.mode, changed)
+
+
+def _set_link(lab: Lab, vm: VM, spec: SetLink) -> str:
+    """Plug or unplug the adapter's virtual cable, then read it back (and the network it has now)."""
+    adapter = _adapter(vm, spec.adapter)
+    links = lab.links
+    if links is None:
+        raise BackendError(f"the {lab.backend} backend cannot plug or unplug {adapter.interface}'s virtual cable")
+    changed = links.set_link(vm.name, adapter, spec.connected)
+    if links.link_connected(vm.name, adapter) != spec.connected:
+        raise LabkitError(f"{adapter.interface}'s cable is {'out' if spec.connected else 'in'} after the change")
+    network = lab.hypervisor.adapter_network(vm.name, adapter)
+    if not spec.connected and network is not None:
+        raise LabkitError(f"{adapter.interface} still reports network {network!r} with its cable out")
+    word = f"plugged in ({network or 'no network'})" if spec.connected else "unplugged"
+    return f"{adapter.interface} cable {word} " + ("(changed)" if changed else "(unchanged)")
 
 
 def _moved(adapter: Adapter, mode: str, changed: bool) -> str:
@@ -228,6 +275,7 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
         delay = min(delay * 2, 5.0)
 
 
-_ACTIONS: dict[type, Action] = {SetMode: _set_mode, ConfigureGuest: _configure, RestartNetwork: _restart, WaitForIp: _wait_for_ip}
+_ACTIONS: dict[type, Action] = {SetMode: _set_mode, SetLink: _set_link, ConfigureGuest: _configure,
+                                RestartNetwork: _restart, WaitForIp: _wait_for_ip}
 
 

@@ -47,6 +47,7 @@ class Node:
     gateway: IPv4Address | None = None
     icmp_firewall: bool = False
     notes: list[str] = field(default_factory=list)  # why an interface has no address
+    unplugged: dict[str, IPv4Address] = field(default_factory=dict)  # iface -> address it keeps, cable out
 
     addrs: frozenset[IPv4Address] = frozenset()
 
@@ -135,7 +136,11 @@ class Topology:
             else:
                 for ifc in vm.ifaces:
                     if ifc.network is None:
-                        node.notes.append(f"{vm.name}'s {ifc.name} is disconnected")
+                        why = f"{vm.name}'s {ifc.name} is disconnected"
+                        node.notes.append(why)
+                        if ifc.address is not None:  # the guest keeps its address; nothing hears it
+                            node.unplugged[ifc.name] = ifc.address.ip
+                            self.absent.setdefault(ifc.address.ip, why)
                     elif ifc.address is None:
                         node.notes.append(ifc.note or f"{vm.name}'s {ifc.name} has no address")
                     else:
@@ -170,7 +175,8 @@ class Topology:
         """The node and address a matrix endpoint name stands for (grammar: labkit/endpoints.py).
 
         EndpointError when the lab has no such endpoint. A VM's address is its state's: the first
-        addressed interface (or the one named), else none, with why.
+        addressed interface (or the one named), else the address an unplugged interface keeps (the
+        guest still has it; nothing answers there), else none, with why.
         """
         name = self.endpoints.parse(ref)
         if name.kind == "address":
@@ -182,6 +188,9 @@ class Topology:
             found = [i for i in node.ifaces if name.interface is None or i.name == name.interface]
             if found:
                 return Endpoint(ref, name.vm, found[0].ip)
+            kept = [ip for iface, ip in node.unplugged.items() if name.interface in (None, iface)]
+            if kept:  # its cable is out: the address is still pinged, and nothing answers there
+                return Endpoint(ref, name.vm, kept[0])
             return Endpoint(ref, name.vm, None, "; ".join(node.notes) or f"{ref} has no address")
         assert name.node is not None
         return Endpoint(ref, name.node, name.address)

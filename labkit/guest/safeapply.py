@@ -59,7 +59,10 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
     backup = f"{path}.labkit-{token}.bak"
     confirm = f"{RUN}/labkit-confirm-{token}"
     restart = d.restart_command(interface)
-    channel.write_file(backup, old, 0o600)  # kept: the user can always go back by hand
+    # kept: the user can always go back by hand. With the config's own mode, because the revert
+    # timer copies it back with cp, which gives the copy the backup's mode (0600 would leave an
+    # ifcfg file unreadable to the tools that read it as a user)
+    channel.write_file(backup, old, file_mode(dialect))
     timer = (f"sleep {int(rollback_after)}\n[ -e {confirm} ] && exit 0\n"
              f"cp {backup} {path}.labkit-revert && mv -f {path}.labkit-revert {path}\n"
              f"{restart}\necho reverted > {RUN}/labkit-reverted-{token}\n")

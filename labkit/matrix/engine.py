@@ -24,6 +24,7 @@ from labkit.matrix.ping import (
     PingParseError,
     PingStats,
     fping_command,
+    no_route_line,
     parallel_ping_command,
     parse_fping,
     parse_ping,
@@ -36,8 +37,6 @@ from labkit.predict import Predictor
 from labkit.state import LabState
 from labkit.topology import Endpoint, Topology
 
-# Messages with which a ping says "the kernel has no way there": a real unreachable, not an error.
-NO_ROUTE = ("Network is unreachable", "No route to host", "General failure", "Destination host unreachable")
 
 
 def _stats_observation(stats: PingStats, via: str) -> Observation:
@@ -50,10 +49,9 @@ def _judge(output: str, os_family: OsFamily, via: str) -> Observation:
     try:
         return _stats_observation(parse_ping(output, os_family), via)
     except PingParseError as exc:
-        for marker in NO_ROUTE:
-            if marker.lower() in output.lower():
-                line = next((ln.strip() for ln in output.splitlines() if marker.lower() in ln.lower()), marker)
-                return Observation("unreachable", 100.0, None, line, via)
+        line = no_route_line(output)  # "the kernel has no way there", in any language labkit reads
+        if line is not None:
+            return Observation("unreachable", 100.0, None, line, via)
         return Observation("error", None, None, f"could not read ping output: {exc}", via)
 
 

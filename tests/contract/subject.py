@@ -25,6 +25,7 @@ CAPABILITIES = frozenset({
     "console",        # lab.console is not None
     "batch",          # lab.batch is not None
     "host_adapters",  # lab.host_adapters is not None
+    "links",          # lab.links is not None: an adapter's virtual cable plugged in and out
     "matrix",         # runner.run_step with a PingMatrix probes from inside the guests
 })
 

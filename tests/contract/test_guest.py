@@ -69,3 +69,7 @@ def test_batch_is_present_exactly_when_declared(subject: Subject) -> None:
 
 def test_host_adapters_are_present_exactly_when_declared(subject: Subject) -> None:
     assert (subject.lab.host_adapters is not None) == ("host_adapters" in subject.caps)
+
+
+def test_links_are_present_exactly_when_declared(subject: Subject) -> None:
+    assert (subject.lab.links is not None) == ("links" in subject.caps)

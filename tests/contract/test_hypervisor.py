@@ -1,4 +1,5 @@
-"""The Hypervisor contract: adapters, power, what VMware Tools reports, batch moves, host adapters."""
+"""The Hypervisor contract: adapters, power, what VMware Tools reports, batch moves, host adapters,
+an adapter's cable."""
 
 from __future__ import annotations
 
@@ -20,6 +21,32 @@ def test_set_adapter_network_reads_back_and_is_idempotent(subject: Subject) -> N
         assert hv.set_adapter_network(vm, adapter, other) is False  # already there: nothing to do
         assert hv.adapter_network(vm, adapter) == other
     finally:
+        hv.set_adapter_network(vm, adapter, before)
+    assert hv.adapter_network(vm, adapter) == before
+
+
+@pytest.mark.needs("adapters", "links")
+def test_unplugged_adapter_has_no_network_and_plugs_back_onto_its_own(subject: Subject) -> None:
+    lab, vm, adapter, other = subject.lab, subject.vm, subject.adapter(), subject.other_network
+    links, hv = lab.links, lab.hypervisor
+    assert links is not None
+    before = hv.adapter_network(vm, adapter)
+    assert links.link_connected(vm, adapter) is True
+    try:
+        assert links.set_link(vm, adapter, False) is True
+        assert links.link_connected(vm, adapter) is False
+        assert hv.adapter_network(vm, adapter) is None  # no link: the model sees it disconnected
+        assert links.set_link(vm, adapter, False) is False  # already out
+        hv.set_adapter_network(vm, adapter, other)  # a set_mode moves it and leaves the cable out
+        assert links.link_connected(vm, adapter) is False
+        assert hv.adapter_network(vm, adapter) is None
+        hv.set_adapter_network(vm, adapter, before)
+        assert links.set_link(vm, adapter, True) is True
+        assert links.link_connected(vm, adapter) is True
+        assert hv.adapter_network(vm, adapter) == before
+        assert links.set_link(vm, adapter, True) is False
+    finally:
+        links.set_link(vm, adapter, True)
         hv.set_adapter_network(vm, adapter, before)
     assert hv.adapter_network(vm, adapter) == before
 

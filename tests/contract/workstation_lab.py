@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit.backends import open_lab
+from labkit.backends import complete_inventory
+from labkit.backends.transports.commands import LocalRunner
+from labkit.backends.workstation.lab import WorkstationLab
 from labkit.inventory import inventory_from_data
 from labkit.yamlsrc import load
 from tests.backends.workstation.conftest import PASSWORD, load_contract
@@ -54,6 +56,7 @@ def inventory_data(port: int, guests: Guests, known_hosts: Path, forwarders: dic
     data = copy.deepcopy(load(INVENTORY).data)
     data["lab"] = "contract-workstation"
     data["backend"].update(port=port, password_env=VMREST_PASSWORD_ENV)
+    data["host"]["os"] = "linux"  # the Workstation host here is the netns lab's host namespace, a Linux host
     for vm in data["vms"]:
         guest = guests.inventory.vm(vm["name"])
         vm.update(os=guest.os, dialect=guest.dialect)  # what really runs there (win7's guest is Debian)
@@ -83,9 +86,12 @@ def open_workstation(workdir: Path) -> Iterator[Subject]:
                                            for name, fwd in forwarders.items()))
             env.setenv(VMREST_PASSWORD_ENV, PASSWORD)
             data = inventory_data(fake.port, guests, known_hosts, forwarders)
-            inv = inventory_from_data(data, "contract-workstation")
-            lab = open_lab(inv, "workstation")
-            yield Subject(lab, other_network="hostonly", violations=fake.take_violations)
+            inv = complete_inventory(inventory_from_data(data, "contract-workstation"))
+            # labkit runs beside vmrest, so it is on the Workstation host: the host's VMnet adapters are
+            # the paired netns lab's (vmnet8, vmnet1 in its host namespace), driven as on a Linux host
+            host = LocalRunner(["ip", "netns", "exec", guests.state["host"]])
+            lab = WorkstationLab(inv, runner=host, platform="linux")
+            yield Subject(lab, other_network="hostonly", host_network="nat", violations=fake.take_violations)
         finally:
             if lab is not None:
                 lab.close()

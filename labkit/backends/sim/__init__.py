@@ -10,8 +10,11 @@ formats, clock.py virtual time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from typing import TYPE_CHECKING
 
+from labkit.errors import InputError
 from labkit.model import Inventory
 
 if TYPE_CHECKING:
@@ -22,3 +25,14 @@ def open_lab(inventory: Inventory) -> SimLab:
     from labkit.backends.sim.lab import SimLab
 
     return SimLab(inventory)
+
+
+def capabilities(inventory: Inventory) -> frozenset[str]:
+    """Every simulated lab has a console to each VM, switches the host's adapters and plugs cables."""
+    return frozenset({"console", "host_adapters", "links"})
+
+
+def complete_inventory(inventory: Inventory, *, file: str | None = None,
+                       error: Callable[..., InputError] | None = None) -> Inventory:
+    """Nothing to fill in: the inventory is the whole simulated lab."""
+    return inventory

@@ -25,7 +25,7 @@ __all__ = ["SimConsole", "SimHypervisor", "SimLab", "SimVmTransport", "SimWorld"
 
 
 class SimHypervisor:
-    """The Hypervisor protocol (and HostAdapters) over a SimWorld."""
+    """The Hypervisor protocol (and HostAdapters, LinkControl) over a SimWorld."""
 
     kind = "sim"
 
@@ -47,12 +47,39 @@ class SimHypervisor:
             raise BackendError(f"no network {network!r}")
         with self.world.lock:
             st = self._iface(vm, adapter)
+            key = (vm, adapter.interface)
+            if key in self.world.cable_out:  # the port moves, the cable stays out
+                if self.world.cable_out[key] == network:
+                    return False
+                self.world.cable_out[key] = network
+                return True
             if st.network == network:
                 return False
             # Like VMware: the port moves, the guest keeps its old address until it re-addresses.
             st.network = network
             self.world.changed()
             return True
+
+    def set_link(self, vm: str, adapter: Adapter, connected: bool) -> bool:
+        """LinkControl: the port keeps its network; while the cable is out the adapter has none, and
+        the guest keeps its address (a DHCP guest renews only when its network is restarted)."""
+        with self.world.lock:
+            st = self._iface(vm, adapter)
+            key = (vm, adapter.interface)
+            if (key not in self.world.cable_out) == connected:
+                return False
+            if connected:
+                st.network = self.world.cable_out.pop(key)
+            else:
+                self.world.cable_out[key] = st.network or adapter.network
+                st.network = None
+            self.world.changed()
+            return True
+
+    def link_connected(self, vm: str, adapter: Adapter) -> bool:
+        with self.world.lock:
+            self._iface(vm, adapter)
+            return (vm, adapter.interface) not in self.world.cable_out
 
     def powered_on(self, vm: str) -> bool:
         return self.world.state.vms[vm].powered_on
@@ -156,6 +183,7 @@ class SimLab:
     backend = "sim"
     concurrency = 1  # every command runs under the world's lock: threads would only add contention
     batch = None
+    lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -163,6 +191,7 @@ class SimLab:
         self.clock = self.world.clock
         self.hypervisor = SimHypervisor(self.world)
         self.host_adapters = self.hypervisor
+        self.links = self.hypervisor
         self.console = SimConsole(self.world)
         self._transports: dict[str, GuestTransport] = {}
 

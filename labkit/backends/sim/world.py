@@ -2,8 +2,10 @@
 
 One SimWorld per lab. Its state starts as `labkit.described.described_state` says (the guests
 boot through their own network services, boot.py, taking leases from the same `Leases`), and
-changes only through what labkit does to it: the hypervisor moves adapters and powers VMs, the
-guests' tools re-address themselves. Reachability is the model's (predict.py) over that state.
+changes only through what labkit does to it: the hypervisor moves adapters, plugs their cables
+in and out and powers VMs, the guests' tools re-address themselves. An unplugged adapter's state
+says network None (its port's network is kept in `cable_out`); its guest keeps the address it
+has. Reachability is the model's (predict.py) over that state.
 
 Address conflicts (two holders of one address on one segment) are where the model stops (rule 10);
 a real segment does not stop, and neither does the sim. Its rule, deterministic and the one a real
@@ -66,6 +68,9 @@ class SimWorld:
         self._addresses: dict[str, IPv4Address | None] = {}
         self._stamps = itertools.count(1)
         self._raised: dict[tuple[str, str], int] = {}  # (vm, interface) -> when it last brought its address up
+        # (vm, interface) -> the network its port stays on while its cable is out (its state says network None)
+        self.cable_out: dict[tuple[str, str], str] = {
+            (vm.name, a.interface): a.network for vm in inv.vms for a in vm.adapters if not a.connected}
         for vm in inv.vms:
             boot(self, vm)
 
