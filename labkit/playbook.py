@@ -34,7 +34,7 @@ from labkit.model import (
     Step,
 )
 from labkit.validation import validate
-from labkit.yamlsrc import Source, dotted, load
+from labkit.yamlsrc import BAD_CHAR, Source, dotted, load
 
 PLAYBOOK_KEYS = {"name", "inventory", "description", "steps"}
 SENDERS = "a VM, VM.IFACE, host, host.NET, router or an external's name"
@@ -62,6 +62,8 @@ def _parse(path: str | Path) -> tuple[Playbook, Source, list[InputError]]:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors.append(source.error("a playbook needs a name (a string)", ("name",), field="name"))
+    elif (bad := _control(name)) is not None:
+        errors.append(source.error(bad, ("name",), field="name"))
     inventory = data.get("inventory")
     if inventory is not None and not isinstance(inventory, str):
         errors.append(source.error("inventory is a path (a string)", ("inventory",)))
@@ -85,6 +87,16 @@ def _parse(path: str | Path) -> tuple[Playbook, Source, list[InputError]]:
     return pb, source, errors
 
 
+def _control(text: str) -> str | None:
+    """Names are printed to terminals and written into reports: a control character or a bidi
+    override in one (written as a YAML escape) could rewrite the screen or forge a line."""
+    found = BAD_CHAR.search(text)
+    if found is None:
+        return None
+    return (f"a name may not contain the control character U+{ord(found.group()):04X}; "
+            "use letters, digits, spaces and punctuation")
+
+
 def _step_names(steps_raw: list[Any], source: Source, errors: list[InputError]) -> list[str]:
     """Each step's name: the given one (a duplicate is an error naming both lines), else a default
     `KIND #N` that collides with no other name, given or default."""
@@ -95,6 +107,8 @@ def _step_names(steps_raw: list[Any], source: Source, errors: list[InputError]) 
             continue
         if not isinstance(name, str):
             errors.append(source.error("a step name is a string", ("steps", i, "name")))
+        elif (bad := _control(name)) is not None:
+            errors.append(source.error(bad, ("steps", i, "name")))
         elif name in given:
             first = given[name]
             errors.append(source.error(
