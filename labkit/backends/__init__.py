@@ -4,16 +4,17 @@
 backend by its package, whose __init__ imports nothing heavy, and imports it on first use (as
 pytest-testinfra does). Every backend returns a `labkit.protocols.Lab` from `open_lab`.
 
-A backend package may also fill in facts an inventory leaves to the real lab (Workstation reads
-the host's VMnet settings; labkit.inventory.deferred_facts says which). That is I/O, so it never
-happens while a file is loaded or checked: the package offers
+Every backend package also fills in facts an inventory leaves to the real lab (Workstation reads
+the host's VMnet settings; labkit.inventory.deferred_facts says which; the others have none and
+return the inventory as it is). That is I/O, so it never happens while a file is loaded or
+checked: the package offers
 `complete_inventory(inventory, *, file, error) -> Inventory`, which `open_lab` runs first, and
 which `complete_inventory` here runs for commands that use the facts without opening a lab
 (`labkit predict`).
 
 Each package also says, as a pure function `capabilities(inventory) -> frozenset[str]`, which of
-a Lab's optional abilities ("console", "batch", "host_adapters", "links") a lab opened from that inventory
-will have, so `labkit check` can refuse a step the backend could not do before anything runs.
+a Lab's optional abilities ("console", "batch", "host_adapters", "links") a lab opened from that
+inventory will have, so `labkit check` can refuse a step the backend could not do before anything runs.
 """
 
 from __future__ import annotations
