@@ -308,6 +308,7 @@ def tracing():
     wrap(ssh.SshTransport, "run", run_label)
     wrap(fallback.FallbackTransport, "_channels", "address lookup (_channels)")
     wrap(hv_netns.NetnsHypervisor, "guest_nics", "guest_nics (ip -j x2)")
+    wrap(hv_netns.NetnsHypervisor, "first_address", "first_address (ip -j x1)")
     try:
         yield events
     finally:

@@ -129,6 +129,17 @@ class NetnsHypervisor:
             out.append(GuestNic(link.get("address"), addrs, gw))
         return out
 
+    def first_address(self, vm: str) -> str | None:
+        """The first IPv4 address on any of the VM's links but lo, in one `ip` call (None: none, or off)."""
+        if not self.powered_on(vm):
+            return None
+        for link in _ip_json("-n", self._vm(vm)["ns"], "-4", "addr", "show"):
+            if link.get("ifname") != "lo":
+                for a in link.get("addr_info", []):
+                    if a.get("family") == "inet":
+                        return str(a["local"])
+        return None
+
     def host_adapter_enabled(self, network: str) -> bool:
         ifname = self.state["host_adapters"].get(network)
         if ifname is None:
@@ -198,10 +209,9 @@ class NetnsLab:
                                        keys_by_name=True)
 
     def _vm_address(self, name: str) -> str | None:
-        for nic in self.hypervisor.guest_nics(name):
-            if nic.addresses:
-                return str(nic.addresses[0].ip)
-        return None
+        """The guest's first IPv4 address now: the fallback transport asks before every operation,
+        so this is one `ip` call (guest_nics makes two: addresses and the default route)."""
+        return self.hypervisor.first_address(name)
 
     def transport(self, node: str) -> GuestTransport:
         if node in self._transports:
