@@ -77,13 +77,13 @@ class _ProgressBar:
             self.bar.advance(self.task)
 
 
-def _open_or_exit(inv: Inventory, backend: str | None) -> Lab:
+def _open_or_exit(inv: Inventory, backend: str | None, completed: bool = False) -> Lab:
     """Open the lab, or exit 2 with one line: a lab that is not there (a netns lab not up, an
     unknown backend) is a usage problem, reported before anything is touched."""
     from labkit.backends import open_lab
 
     try:
-        return open_lab(inv, backend)
+        return open_lab(inv, backend, completed=completed)
     except InputError as exc:
         _fail_input(exc)
     except LabkitError as exc:
@@ -133,7 +133,7 @@ def run(playbook: Annotated[Path, typer.Argument(help="playbook YAML file")],
                                capabilities=lambda inv: capabilities(inv, backend), backend=backend)
     except InputError as exc:
         _fail_input(exc)
-    lab = _open_or_exit(inv, backend)
+    lab = _open_or_exit(inv, backend, completed=True)
     console = _console()
     try:
         with _ProgressBar(console) as progress:
@@ -315,7 +315,7 @@ def matrix(inventory: InventoryOpt = None, backend: BackendOpt = None,
         spec = _matrix_spec(inv, sources, targets, count, timeout)
     except InputError as exc:
         _fail_input(exc)
-    lab = _open_or_exit(inv, backend)
+    lab = _open_or_exit(inv, backend, completed=True)
     try:
         step = run_step(Step(name="matrix", kind="ping_matrix", spec=spec), lab)
     finally:

@@ -105,8 +105,8 @@ def test_set_mode_reads_the_adapter_back(monkeypatch):
 
     real_open = labkit.backends.open_lab
 
-    def open_lying_lab(inv, backend=None):
-        lab = real_open(inv, backend)
+    def open_lying_lab(inv, backend=None, **kw):
+        lab = real_open(inv, backend, **kw)
         monkeypatch.setattr(lab.hypervisor, "set_adapter_network", lambda vm, adapter, network: True)
         return lab
 
@@ -128,3 +128,27 @@ def test_run_on_a_netns_lab_that_is_not_up_is_one_line_and_exit_2(tmp_path, monk
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "is not up" in lines[0] and "labkit lab up -i" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_run_and_matrix_complete_the_inventory_once(monkeypatch, tmp_path):
+    """Completing reads the Workstation host's files or asks vmrest: once per command, not again
+    when the lab is opened."""
+    from typer.testing import CliRunner
+
+    import labkit.backends as backends
+    from labkit.cli import app
+
+    calls = []
+    real = backends.complete_inventory
+
+    def counting(inv):
+        calls.append(inv.lab)
+        return real(inv)
+
+    monkeypatch.setattr(backends, "complete_inventory", counting)
+    result = CliRunner().invoke(app, ["run", "playbooks/seed-nat.yml", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    result = CliRunner().invoke(app, ["matrix", "-i", INV, "--sources", "host", "--targets", "router"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 2

@@ -88,8 +88,10 @@ def complete_inventory(inventory: Inventory) -> Inventory:
     return checked_complete(completed)
 
 
-def open_lab(inventory: Inventory, backend: str | None = None) -> Lab:
-    """Open `inventory` on `backend` (default: the inventory's own backend.type), completed first."""
-    inventory = complete_inventory(inventory)
+def open_lab(inventory: Inventory, backend: str | None = None, *, completed: bool = False) -> Lab:
+    """Open `inventory` on `backend` (default: the inventory's own backend.type), completed first
+    unless the caller already did (`completed`: completing reads the host's files or asks vmrest)."""
+    if not completed:
+        inventory = complete_inventory(inventory)
     lab: Lab = backend_module(backend or inventory.backend.type).open_lab(inventory)
     return lab

@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Interface
 
-from labkit.backends.netns import build as netlab
 from labkit.backends.netns.lab import NetnsHypervisor
 from labkit.backends.netns.nsexec import socket_in_netns
 from labkit.inventory import inventory_from_data
 from labkit.model import Inventory
 from labkit.protocols import GuestNic
 from labkit.yamlsrc import load
-from tests.backends.netns.conftest import NETNS_INVENTORY, require_lab_host
+from tests.backends.netns.conftest import NETNS_INVENTORY, lab_built
 
 
 def seed_netns_as(lab: str) -> Inventory:
@@ -36,14 +35,9 @@ def seed_netns_as(lab: str) -> Inventory:
 @contextmanager
 def netns_lab(lab: str) -> Iterator[Inventory]:
     """The seed netns lab built as `lab` (leftovers of a crashed run removed first), always torn down."""
-    require_lab_host()
     inv = seed_netns_as(lab)
-    netlab.down(inv)
-    try:
-        netlab.up(inv)
+    with lab_built(inv):
         yield inv
-    finally:
-        netlab.down(inv)
 
 
 class Guests:

@@ -136,7 +136,22 @@ def _matches(parts: list[str], want: list[str]) -> bool:
     return True
 
 
-class SimTransport:
+class GuestViews:
+    """Read-only views of the simulated guest behind a channel (its files and the commands it ran),
+    for tests and --verbose; a channel that has them sets `guest`."""
+
+    guest: SimGuest
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.guest.files
+
+    @property
+    def commands(self) -> list[str]:
+        return self.guest.commands
+
+
+class SimTransport(GuestViews):
     """The GuestTransport protocol into one simulated machine. This plain kind, "sim", is for the
     lab's own machines (host, router, externals): a shell there, as netns's "netns" ones are."""
 
@@ -146,14 +161,6 @@ class SimTransport:
         self.guest = guest
         self.name = guest.node
         self._enter()
-
-    @property
-    def files(self) -> dict[str, str]:
-        return self.guest.files
-
-    @property
-    def commands(self) -> list[str]:
-        return self.guest.commands
 
     def _enter(self) -> None:
         """Before every operation: the world runs what is due, then the channel checks it can."""

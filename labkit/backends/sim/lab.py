@@ -13,7 +13,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 from labkit.backends.sim.boot import start_network
-from labkit.backends.sim.guest import ConsoleTransport, SimTransport, SshTransport
+from labkit.backends.sim.guest import ConsoleTransport, GuestViews, SimTransport, SshTransport
 from labkit.backends.sim.world import SimWorld
 from labkit.backends.transports.fallback import FallbackTransport
 from labkit.errors import BackendError
@@ -144,7 +144,7 @@ class SimConsole:
         return console
 
 
-class SimVmTransport(FallbackTransport):
+class SimVmTransport(GuestViews, FallbackTransport):
     """FallbackTransport exactly as the real backends use it, plus read-only views of the guest
     behind it (its files and the commands it ran) for tests and --verbose."""
 
@@ -167,14 +167,6 @@ class SimVmTransport(FallbackTransport):
                     self._shown = (ifc.address, str(ifc.address.ip))
                 return self._shown[1]
         return None
-
-    @property
-    def files(self) -> dict[str, str]:
-        return self.guest.files
-
-    @property
-    def commands(self) -> list[str]:
-        return self.guest.commands
 
 
 class SimLab:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from labkit.inventory import load_inventory
+from labkit.model import Inventory
 from tests.conftest import REPO, require
 
 NETNS_INVENTORY = REPO / "inventory" / "seed-netns.yml"
@@ -43,12 +46,22 @@ def netns_inventory():
     return load_inventory(NETNS_INVENTORY)
 
 
+@contextmanager
+def lab_built(inv: Inventory) -> Iterator[dict]:
+    """`inv` built as a netns lab (leftovers of a crashed run removed first), always torn down;
+    yields the lab's state (namespaces, PIDs)."""
+    from labkit.backends.netns import build as netlab
+
+    require_lab_host()
+    netlab.down(inv)
+    try:
+        yield netlab.up(inv)
+    finally:
+        netlab.down(inv)
+
+
 @pytest.fixture
 def fresh_lab(netns_inventory):
     """A lab built for one test and removed after it (the tests change adapters and addresses)."""
-    from labkit.backends.netns import build as netlab
-
-    netlab.down(netns_inventory)  # leftovers of a crashed run
-    netlab.up(netns_inventory)
-    yield netns_inventory
-    netlab.down(netns_inventory)
+    with lab_built(netns_inventory):
+        yield netns_inventory

@@ -24,7 +24,7 @@ from labkit.inventory import inventory_from_data, load_inventory
 from labkit.model import ConfigureGuest, Step
 from labkit.runner import run_step
 from labkit.yamlsrc import load
-from tests.backends.netns.conftest import require_lab_host
+from tests.backends.netns.conftest import lab_built, require_lab_host
 from tests.conftest import require
 
 BASTION = Path(__file__).with_name("bastion-lab.yml")
@@ -40,12 +40,10 @@ def inv():
     env = pytest.MonkeyPatch()
     env.setenv(PASSWORD_ENV, PASSWORD)  # read at lab up (db's password) and at every sudo
     inventory = load_inventory(BASTION)
-    netlab.down(inventory)  # leftovers of a crashed run
     try:
-        netlab.up(inventory)
-        yield inventory
+        with lab_built(inventory):
+            yield inventory
     finally:
-        netlab.down(inventory)
         env.undo()
 
 

@@ -15,7 +15,7 @@ from labkit.backends.netns import build as netlab
 from labkit.inventory import load_inventory
 from labkit.playbook import load_checked
 from labkit.runner import run_playbook
-from tests.backends.netns.conftest import require_lab_host
+from tests.backends.netns.conftest import lab_built, require_lab_host
 from tests.conftest import REPO, require
 
 SEED_BASTION = Path(__file__).with_name("seed-bastion.yml")
@@ -26,12 +26,8 @@ def bastion_seed_lab():
     require_lab_host()
     require(shutil.which("sudo") is not None, "the guests' sudo comes from this machine (make lab-deps)")
     inv = load_inventory(SEED_BASTION)
-    netlab.down(inv)
-    try:
-        netlab.up(inv)
+    with lab_built(inv):
         yield inv
-    finally:
-        netlab.down(inv)
 
 
 def logins(inv, vm: str) -> list[str]:

@@ -19,14 +19,13 @@ from pathlib import Path
 import pytest
 
 from labkit.backends import open_lab
-from labkit.backends.netns import build as netlab
 from labkit.inventory import inventory_from_data, load_inventory
 from labkit.model import ConfigureGuest, Inventory, PingMatrix, RestartNetwork, Step
 from labkit.protocols import Lab
 from labkit.results import MatrixResult
 from labkit.runner import run_step
 from labkit.yamlsrc import load
-from tests.backends.netns.conftest import NETNS_INVENTORY, require_lab_host
+from tests.backends.netns.conftest import NETNS_INVENTORY, lab_built
 
 RULES_INVENTORY = Path(__file__).parent / "model-rules.yml"
 VMS = ["a", "fw", "c", "ho", "hg", "wide", "br", "bh"]
@@ -47,17 +46,12 @@ def rules_inventory(lab: str = "model-rules", **host: object) -> Inventory:
 @contextmanager
 def built(inv: Inventory) -> Iterator[Lab]:
     """The lab built (leftovers of a crashed run removed first), opened, and always torn down."""
-    require_lab_host()
-    netlab.down(inv)
-    try:
-        netlab.up(inv)
+    with lab_built(inv):
         lab = open_lab(inv)
         try:
             yield lab
         finally:
             lab.close()
-    finally:
-        netlab.down(inv)
 
 
 @pytest.fixture

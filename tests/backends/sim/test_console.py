@@ -7,23 +7,13 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from labkit.backends import open_lab
 from labkit.backends.transports.fallback import FallbackTransport
 from labkit.errors import BackendError, TransportError, UnreachableError
-from labkit.inventory import load_inventory
 from labkit.model import ConfigureGuest, PingMatrix, RestartNetwork, Step
 from labkit.protocols import Console, GuestTransport
 from labkit.runner import run_step
-from tests.conftest import REPO
 
 IFCFG = "/etc/sysconfig/network-scripts/ifcfg-eth0"
-
-
-@pytest.fixture
-def lab():
-    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
-    yield lab
-    lab.close()
 
 
 def test_console_reaches_every_vm_and_nothing_else(lab):

@@ -16,13 +16,6 @@ from tests.conftest import REPO
 IFCFG = "/etc/sysconfig/network-scripts/ifcfg-eth0"
 
 
-@pytest.fixture
-def lab():
-    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
-    yield lab
-    lab.close()
-
-
 def adapter(lab, vm):
     return lab.inventory.vm(vm).adapters[0]
 

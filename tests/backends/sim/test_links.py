@@ -7,21 +7,10 @@ from __future__ import annotations
 
 from ipaddress import IPv4Interface
 
-import pytest
 
-from labkit.backends import open_lab
-from labkit.inventory import load_inventory
 from labkit.model import PingMatrix, RestartNetwork, SetLink, SetMode, Step, WaitForIp
 from labkit.observe import observe
 from labkit.runner import run_step
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def lab():
-    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
-    yield lab
-    lab.close()
 
 
 def step(kind: str, spec) -> Step:

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.backends import open_lab
 from labkit.backends.sim import shell
 from labkit.backends.sim.shparse import parse
 from labkit.backends.sim.shsyntax import ShellSyntaxError
-from labkit.inventory import load_inventory
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def lab():
-    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
-    yield lab
-    lab.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from labkit.errors import InputError, TransportError
 from labkit.backends.vsphere.lab import VsphereLab
 from labkit.inventory import load_inventory
 from labkit.backends.netns.nsexec import ConsoleTransport
-from tests.conftest import require
 from tests.backends.vsphere.conftest import Probe, sim_inventory, start_vcsim, stop_vcsim, vm_entry
+from tests.backends.netns.conftest import lab_built
 from tests.contract.guests import SshForwarder
 
 NETNS_INVENTORY = Path(__file__).with_name("guestops-netns.yml")
@@ -34,28 +33,12 @@ GUEST_ENV = "LABKIT_TEST_GUEST_PASSWORD"
 MAPPED, UNMAPPED, TO_POWER_OFF, TOOLS_STOPPED = 0, 1, 2, 3
 
 
-def require_lab_host() -> None:
-    require(os.geteuid() == 0, "the netns lab behind the Tools console needs root")
-    missing = [t for t in ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ifup", "ssh-keygen")
-               if shutil.which(t) is None]
-    require(not missing, f"missing lab tools: {', '.join(missing)} (make lab-deps)")
-    require(os.path.exists("/usr/sbin/sshd"), "missing /usr/sbin/sshd (make lab-deps)")
-
-
 @pytest.fixture(scope="module")
 def guest():
     """The netns lab `vsphere-guestops` (always torn down), and a console into its VM `gx`."""
-    from labkit.backends.netns import build as netlab
-
-    require_lab_host()
-    inv = load_inventory(NETNS_INVENTORY)
-    netlab.down(inv)  # leftovers of a crashed run
-    try:
-        state = netlab.up(inv)
+    with lab_built(load_inventory(NETNS_INVENTORY)) as state:
         pid = state["vms"]["gx"]["init_pid"]
         yield pid, ConsoleTransport("gx", pid)
-    finally:
-        netlab.down(inv)
 
 
 @pytest.fixture(scope="module")
