@@ -123,6 +123,24 @@ class LinkControl(Protocol):
         ...
 
 
+class Snapshots(Protocol):
+    """Take and restore a VM's named snapshots (a trainer resets the lab between two classes).
+    Names are the hypervisor's own (vSphere and Workstation accept any printable text)."""
+
+    def take_snapshot(self, vm: str, name: str, description: str = "", memory: bool = False) -> bool:
+        """Take snapshot `name` (with the guest's memory when `memory` and the VM is on); False when the VM
+        already has one of that name (nothing taken: names must be unambiguous to revert to)."""
+        ...
+
+    def revert_snapshot(self, vm: str, name: str) -> None:
+        """Return the VM to snapshot `name`; a missing or ambiguous name is a BackendError naming the ones there are."""
+        ...
+
+    def snapshot_names(self, vm: str) -> list[str]:
+        """The VM's snapshot names, oldest first (every branch of the tree)."""
+        ...
+
+
 class Console(Protocol):
     """An out-of-band channel to a VM that needs no guest networking (VMware Tools, vmrun, nsenter)."""
 
@@ -172,6 +190,9 @@ class Lab(Protocol):
 
     @property
     def links(self) -> LinkControl | None: ...
+
+    @property
+    def snapshots(self) -> Snapshots | None: ...
 
     @property
     def lost(self) -> str | None:

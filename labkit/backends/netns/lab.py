@@ -193,6 +193,7 @@ class NetnsLab:
     concurrency = None
     clock = SYSTEM
     batch = None
+    snapshots = None  # a namespace has no disk image to snapshot
     lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory) -> None:

@@ -175,6 +175,7 @@ class SimLab:
     backend = "sim"
     concurrency = 1  # every command runs under the world's lock: threads would only add contention
     batch = None
+    snapshots = None
     lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory) -> None:

@@ -51,6 +51,7 @@ class VsphereLab:
     concurrency = None
     clock = SYSTEM
     host_adapters = None  # vSphere gives the machine running labkit no virtual adapter on its port groups
+    snapshots = None  # CreateSnapshot/RevertToSnapshot: the snapshot step (issue 14) sets this
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory

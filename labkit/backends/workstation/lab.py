@@ -52,6 +52,7 @@ class WorkstationLab:
     clock = SYSTEM
     console = None
     batch = None
+    snapshots = None
     lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory, client: VmrestClient | None = None, *,
