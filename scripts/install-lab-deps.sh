@@ -1,9 +1,9 @@
 #!/bin/sh
-# Debian packages the network-namespace lab, the SSH tests, the GLib keyfile checks and the HTML report's browser tests need (`make lab-deps`, run by `make test`).
+# Debian packages the network-namespace lab, the SSH tests, the GLib keyfile and netplan generate checks and the HTML report's browser tests need (`make lab-deps`, run by `make test`).
 # Installs only what is missing. Package scripts are not allowed to start services in the root
 # namespace (openssh-server would start an sshd there): a temporary policy-rc.d says no.
 set -eu
-PKGS="golang-go golang-github-vmware-govmomi-dev python3-gi iproute2 iputils-ping iputils-arping fping openssh-server openssh-client dnsmasq-base iptables ifupdown isc-dhcp-client util-linux procps psmisc sudo chromium chromium-driver fonts-dejavu-core"
+PKGS="golang-go golang-github-vmware-govmomi-dev python3-gi netplan.io iproute2 iputils-ping iputils-arping fping openssh-server openssh-client dnsmasq-base iptables ifupdown isc-dhcp-client util-linux procps psmisc sudo chromium chromium-driver fonts-dejavu-core"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

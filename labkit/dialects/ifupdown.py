@@ -1,20 +1,11 @@
-"""Debian's `/etc/network/interfaces` (ifupdown, interfaces(5)): parse, edit, render. Pure: text in, text out.
+"""Debian's `/etc/network/interfaces` (ifupdown, interfaces(5)): read and edit an interface's IPv4 settings.
 
-Reading follows ifupdown's own reader (config.c, 0.8): a line whose first non-blank character is `#`
-is a comment (even inside a stanza, even ending in a backslash); any other line ending in a backslash
-is joined with the next one; blanks are C's isspace. The first word of a logical line is either a
-stanza keyword (`iface`, `mapping`, `auto`, `allow-*`, `source`, `source-dir*`, `no-auto-down`,
-`no-scripts`) or the name of an option of the `iface`/`mapping` stanza above it; the option's value
-is the rest of the line, blanks trimmed. There is no quoting and no trailing comment: `address
-10.0.0.1 # lab` is the value `10.0.0.1 # lab`, which read_config refuses. What ifupdown itself
-refuses (an option outside any stanza or after an `auto`/`source` line, an option without a value,
-an `iface` line without a name or an address family) makes `parse` raise GuestConfigError at that
-line, since ifupdown would not bring up anything from such a file. Every line, blank and comment
-is kept; an unedited file renders byte-identical (CRLF, missing final newline, continuations too).
-
-What labkit owns, for `iface IF inet METHOD` only (inet6 and other families are never touched):
+Pure: text in, text out. The file's syntax, as ifupdown reads it, and the line edits (an unedited file
+renders byte-identical, CRLF included) are labkit/dialects/interfaces_file.py; this module says what
+labkit owns, for `iface IF inet METHOD` only (inet6 and other families are never touched):
 - the METHOD word: dhcp or static. read_config refuses any other (loopback, manual, bootp, ppp...),
-  naming it; apply_config replaces it;
+  naming it; apply_config replaces dhcp, static and manual, and refuses the others (the loopback, ppp,
+  a tunnel are not network adapters);
 - the options `address`, `netmask`, `gateway` and resolvconf's `dns-nameservers`. Every other option
   (mtu, hwaddress, pre-up/post-up, bridge_ports, dns-search, metric...) and comment stays as it is;
 - onboot: the interface named on an `auto` (or its synonym `allow-auto`) or `allow-hotplug` line.
@@ -29,154 +20,73 @@ give a prefix, the netmask wins, as in ifupdown (its `compute_v4_mask =netmask?`
 from the address when netmask is unset). `address A` alone is refused: ifupdown 0.8 adds it as /32,
 older versions refuse the stanza, and labkit does not guess. `dns-nameservers` may span several
 lines (ifupdown joins repeated options, resolvconf splits them on blanks); its IPv6 servers are
-skipped. A repeated address, netmask or gateway is refused (ifupdown would join them into one
-multi-line value), so is resolvconf's singular `dns-nameserver`, which labkit does not edit. Under
-dhcp, address/netmask/gateway are not read.
+skipped. A repeated address, netmask or gateway is refused (ifupdown uses the first and ignores the
+rest), so is resolvconf's singular `dns-nameserver`, which labkit does not edit. Under dhcp,
+address/netmask/gateway are not read.
 
 apply_config, as a Debian user expects it:
 - static: method static; `address A/P`, unless the stanza uses `netmask`, whose style is then kept
-  (`address A` plus `netmask` as a dotted quad or a prefix length, whichever the file used); gateway
-  set or removed for None; dns-nameservers exactly cfg.dns (removed when empty). A dotted-quad
-  `broadcast` or `network` is recomputed for the new address, since ifupdown would otherwise pass the
-  stale one to `ip addr add` (`+`, `-` and the rest stay);
+  (`address A` plus `netmask` as a dotted quad or a prefix length, whichever the file used; an
+  address line already naming the address is kept, a /P on it included, when the netmask says the
+  prefix); gateway set or removed for None. A dotted-quad `broadcast` or `network` is recomputed for
+  the new address, since ifupdown would otherwise pass the stale one to `ip addr add` (`+`, `-` and
+  the rest stay);
 - dhcp: method dhcp; address, netmask and gateway are removed: ifupdown's dhcp method ignores them
   (dhclient asks the server for everything), so keeping them would only make the file lie about the
-  running configuration. dns-nameservers stays only when cfg.dns is given, and is then cfg.dns;
-- IPv6 servers found in dns-nameservers are kept, after cfg.dns, in both modes;
+  running configuration;
+- dns-nameservers follows the DNS rule of docs/format.md: servers cfg.dns names replace the IPv4 ones
+  (IPv6 servers stay, after them); none removes them under static and leaves the line under dhcp;
 - a value already meaning the wanted one is not rewritten, so applying a file's own configuration
   changes nothing. New option lines go after the owned options that precede them in the order
   address, netmask, gateway, dns-nameservers (else right under the `iface` line), indented like the
   stanza's first option (else the file's, else a tab, as the Debian installer writes);
-- an interface without a stanza gets one appended: a blank line, `auto IF` when onboot, then
-  `iface IF inet METHOD` and its options. If the file has `source` lines, the interface may be
-  defined in an included file, and the new stanza would then be a second one: read_config names
-  those lines, so call it first;
-- refused, for read_config and apply_config alike: several `iface IF inet` stanzas (ifupdown
-  configures them all), `inherits` or extra words on the iface line, and an interface a `mapping`
-  stanza matches (ifup then configures whatever logical interface the mapping script picks).
+- an interface without a stanza gets one appended, in the file's line ending: a blank line, `auto IF`
+  when onboot, then `iface IF inet METHOD` and its options. If the file has `source` lines, the
+  interface may be defined in an included file, and the new stanza would then be a second one:
+  read_config names those lines, so call it first.
+Refused, for read_config and apply_config alike, naming what to do instead: several `iface IF inet`
+stanzas (ifupdown configures them all); an interface a `mapping` stanza matches (ifup configures
+whatever logical interface the mapping script picks); a port of a bond, bridge or Open vSwitch bridge
+(`bond-master`/`ovs_bridge` on its stanza, or named by the master's `bond-slaves`, `bridge_ports`,
+`ovs_ports`: its address belongs to the master, which the message names); a stanza another one
+`inherits` (ifupdown copies the parent's options into the child first and uses the first value of
+an option, so the child would get the same address and gateway: Debian's testcase 16); and a child
+`inherits`-ing a parent that holds an owned option (the parent's would win), or whose method comes
+from the parent. A child whose parent holds none of them (a template of mtu, hwaddress...) is edited
+like any stanza. edit_warnings names the routes an `up`/`post-up` command adds (`route add ... gw G`,
+`ip route add ... via G`) whose gateway a new static address cannot reach: they are not labkit's,
+and stay.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
+from labkit.dialects.interfaces_file import (
+    PATH,
+    SPLIT,
+    InterfacesFile,
+    append_stanza,
+    onboot_lines,
+    options,
+    parse,
+    render,
+    rewrite,
+    set_method,
+    set_onboot,
+    set_option,
+    unset_option,
+)
 from labkit.errors import GuestConfigError
 from labkit.netconfig import InterfaceConfig
 
-PATH = "/etc/network/interfaces"
+__all__ = ["PATH", "InterfacesFile", "apply_config", "edit_warnings", "parse", "path_for", "read_config", "render",
+           "restart_command"]
 
-_WS = " \t\n\v\f\r"  # C's isspace in the C locale: what ifupdown splits and trims on
-_SPLIT = re.compile(r"[ \t\n\v\f\r]+")
-_OPTION = re.compile(r"([^ \t\n\v\f\r]+)[ \t\n\v\f\r]*(.*)", re.S)
-_LEAD = re.compile(r"[ \t\n\v\f\r]*")
-_KEY_SEP = re.compile(r"([ \t\v\f]*)([^ \t\n\v\f\r]+)([ \t\v\f]+)")
-_METHOD = re.compile(r"([ \t\v\f]*iface[ \t\v\f]+[^ \t\v\f\r]+[ \t\v\f]+inet[ \t\v\f]+)([^ \t\v\f\r]+)(.*)", re.S)
 _IFNAME = re.compile(r"[A-Za-z0-9_.:@][A-Za-z0-9_.:@-]{0,14}")
-_FAMILIES = frozenset({"inet", "inet6", "ipx", "can", "link", "meta"})
-_OWNED = ("address", "netmask", "gateway", "dns-nameservers")
-_ONBOOT = frozenset({"auto", "allow-auto", "allow-hotplug"})
 _ADDRESS = re.compile(r"([0-9.]+)(?:/([0-9]{1,2}))?")
-
-
-@dataclass(slots=True, eq=False)
-class _Stmt:
-    """One logical line: its physical lines (verbatim, without "\\n") and, unless blank or comment, its words."""
-
-    lines: list[str]
-    words: list[str] = field(default_factory=list)
-    value: str = ""  # for an option line: the text after its name, as ifupdown reads it
-
-    @property
-    def key(self) -> str | None:
-        return self.words[0] if self.words else None
-
-    @property
-    def eol(self) -> str:
-        return "\r" if self.lines[-1].endswith("\r") else ""
-
-
-def _stmt(lines: list[str]) -> _Stmt:
-    first = lines[0].lstrip(_WS)
-    if first.startswith("#"):
-        return _Stmt(lines)
-    logical = "".join(line[:-1] if n < len(lines) - 1 or line.endswith("\\") else line
-                      for n, line in enumerate(lines)).strip(_WS)
-    m = _OPTION.fullmatch(logical)
-    if m is None:
-        return _Stmt(lines)
-    return _Stmt(lines, [m.group(1), *_SPLIT.split(m.group(2))] if m.group(2) else [m.group(1)], m.group(2))
-
-
-def _keyword(key: str) -> bool:
-    return (key in ("iface", "mapping", "auto", "source", "no-auto-down", "no-scripts")
-            or key.startswith("source-dir") or (key.startswith("allow-") and len(key) > 6))
-
-
-class InterfacesFile:
-    """/etc/network/interfaces as logical lines; only the lines labkit edits ever change."""
-
-    def __init__(self, stmts: list[_Stmt], name: str) -> None:
-        self._stmts = stmts
-        self.name = name
-        self._owners()
-
-    def line_of(self, index: int) -> int:
-        return 1 + sum(len(s.lines) for s in self._stmts[:index])
-
-    def where(self, index: int) -> str:
-        key = self._stmts[index].key
-        return f"{self.name}:{self.line_of(index)}: {key}"
-
-    def _owners(self) -> list[int | None]:
-        """For each statement, the index of the iface/mapping stanza it is an option of; raises as ifupdown does."""
-        owners: list[int | None] = []
-        current: int | None = None
-        for n, s in enumerate(self._stmts):
-            key = s.key
-            owners.append(None)
-            if key is None:
-                continue
-            if _keyword(key):
-                current = n if key in ("iface", "mapping") else None
-                if key == "iface" and (len(s.words) < 3 or (len(s.words) < 4 and s.words[2] in _FAMILIES)):
-                    raise GuestConfigError(f"{self.where(n)}: an iface line needs a name, an address family "
-                                           "and a method (ifupdown refuses the file)")
-            elif current is None:
-                raise GuestConfigError(f"{self.where(n)}: option outside an iface stanza "
-                                       "(ifupdown refuses the file: misplaced option)")
-            elif not s.value:
-                raise GuestConfigError(f"{self.where(n)}: option without a value (ifupdown refuses the file)")
-            else:
-                owners[n] = current
-        return owners
-
-    def render(self) -> str:
-        return "\n".join(line for s in self._stmts for line in s.lines)
-
-
-def parse(text: str, name: str = PATH) -> InterfacesFile:
-    """Read the file as ifupdown does; GuestConfigError `name:line: word: reason` where ifupdown would refuse it."""
-    if "\0" in text:
-        raise GuestConfigError(f"{name}: holds a NUL character")
-    physical = text.split("\n")
-    stmts: list[_Stmt] = []
-    i = 0
-    while i < len(physical):
-        group = [physical[i]]
-        i += 1
-        if not group[0].lstrip(_WS).startswith("#"):
-            while group[-1].endswith("\\") and i < len(physical):
-                group.append(physical[i])
-                i += 1
-        stmts.append(_stmt(group))
-    return InterfacesFile(stmts, name)
-
-
-def render(doc: InterfacesFile) -> str:
-    return doc.render()
 
 
 def path_for(interface: str) -> str:
@@ -207,10 +117,14 @@ def _check_name(interface: str) -> None:
 
 # ---------------------------------------------------------------- finding the stanza
 
+def _inet(doc: InterfacesFile, interface: str) -> list[int]:
+    return [n for n, s in enumerate(doc._stmts)
+            if s.key == "iface" and s.words[1] == interface and s.words[2] in ("inet", "inherits")]
+
+
 def _stanza(doc: InterfacesFile, interface: str) -> int | None:
     """The index of the one `iface IF inet METHOD` line, None if there is none; raises what labkit cannot edit."""
-    found = [n for n, s in enumerate(doc._stmts)
-             if s.key == "iface" and s.words[1] == interface and s.words[2] in ("inet", "inherits")]
+    found = _inet(doc, interface)
     if len(found) > 1:
         lines = ", ".join(str(doc.line_of(n)) for n in found)
         raise GuestConfigError(f"{doc.name}: {interface} has {len(found)} inet stanzas (lines {lines}): "
@@ -219,22 +133,66 @@ def _stanza(doc: InterfacesFile, interface: str) -> int | None:
         if s.key == "mapping" and any(fnmatchcase(interface, p) for p in s.words[1:]):
             raise GuestConfigError(f"{doc.where(n)}: {interface} is mapped: ifup configures the logical "
                                    "interface the mapping script picks, which labkit cannot follow")
-    if found and (len(doc._stmts[found[0]].words) != 4 or doc._stmts[found[0]].words[2] != "inet"):
-        raise GuestConfigError(f"{doc.where(found[0])}: extra words or 'inherits' on the iface line: "
-                               "labkit edits only `iface IF inet METHOD`")
-    return found[0] if found else None
+    _not_a_port(doc, interface, found[0] if found else None)
+    if not found:
+        return None
+    words = doc._stmts[found[0]].words
+    if words[2] != "inet" or len(words) not in (4, 6) or (len(words) == 6 and words[4] != "inherits"):
+        raise GuestConfigError(f"{doc.where(found[0])}: the method comes from 'inherits' or the line has extra "
+                               "words: labkit edits `iface IF inet METHOD [inherits PARENT]`")
+    if len(words) == 6:
+        _parent_owns_nothing(doc, found[0], words[5])
+    _not_inherited(doc, interface)
+    return found[0]
 
 
-def _options(doc: InterfacesFile, at: int) -> dict[str, list[int]]:
-    opts: dict[str, list[int]] = {}
-    for n, owner in enumerate(doc._owners()):
-        if owner == at:
-            opts.setdefault(doc._stmts[n].key or "", []).append(n)
-    return opts
+_MASTER_OPTIONS = ("bond-master", "bond_master", "ovs_bridge")
+_PORT_LISTS = ("bond-slaves", "bond_slaves", "slaves", "bridge_ports", "bridge-ports", "ovs_ports", "ovs-ports")
 
 
-def _onboot_lines(doc: InterfacesFile, interface: str) -> list[int]:
-    return [n for n, s in enumerate(doc._stmts) if s.key in _ONBOOT and interface in s.words[1:]]
+def _lists_port(words: list[str], interface: str) -> bool:
+    if words[:1] == ["regex"]:
+        return any(re.fullmatch(w, interface) for w in words[1:])
+    return interface in words or (words == ["all"] and not interface.startswith(("lo", "br", "bond")))
+
+
+def _not_a_port(doc: InterfacesFile, interface: str, at: int | None) -> None:
+    """A bond's or bridge's port has no address of its own: refuse, naming the master to configure."""
+    owners = doc._owners()
+    for n, s in enumerate(doc._stmts):
+        owner = owners[n]
+        if owner is None or not s.key or len(s.words) < 2:
+            continue
+        stanza = doc._stmts[owner].words
+        mine = stanza[0] == "iface" and stanza[1] == interface
+        if mine and s.key in _MASTER_OPTIONS:
+            master = s.words[1]
+        elif stanza[0] == "iface" and s.key in _PORT_LISTS and _lists_port(s.words[1:], interface):
+            master = stanza[1]
+        else:
+            continue
+        raise GuestConfigError(f"{doc.where(n)}: {interface} is a port of {master}: its address belongs to "
+                               f"{master}; configure {master} instead")
+
+
+def _parent_owns_nothing(doc: InterfacesFile, at: int, parent: str) -> None:
+    """ifupdown copies the parent's options first and reads the first value of an option: an address
+    on the parent would win over the child's."""
+    for p in _inet(doc, parent):
+        for key in ("address", "netmask", "gateway", "dns-nameservers"):
+            if key in options(doc, p):
+                raise GuestConfigError(f"{doc.where(at)}: inherits {parent}, whose {key} (line "
+                                       f"{doc.line_of(options(doc, p)[key][0])}) ifupdown would use before this "
+                                       "stanza's own: configure it without inherits, or edit the parent")
+
+
+def _not_inherited(doc: InterfacesFile, interface: str) -> None:
+    heirs = [n for n, s in enumerate(doc._stmts) if s.key == "iface" and "inherits" in s.words[2:]
+             and s.words[s.words.index("inherits", 2) + 1:][:1] == [interface]]
+    if heirs:
+        names = ", ".join(f"{doc._stmts[n].words[1]} (line {doc.line_of(n)})" for n in heirs)
+        raise GuestConfigError(f"{doc.name}: {names} inherits {interface}'s options: an address or gateway "
+                               f"written to {interface} would go to it as well (a duplicate address)")
 
 
 # ---------------------------------------------------------------- reading
@@ -261,7 +219,7 @@ def _prefix_of_netmask(doc: InterfacesFile, n: int) -> int:
 def _servers(doc: InterfacesFile, lines: list[int]) -> list[IPv4Address | IPv6Address]:
     out: list[IPv4Address | IPv6Address] = []
     for n in lines:
-        for word in _SPLIT.split(doc._stmts[n].value):
+        for word in SPLIT.split(doc._stmts[n].value):
             try:
                 out.append(IPv4Address(word) if ":" not in word else IPv6Address(word))
             except ValueError:
@@ -273,7 +231,7 @@ def _single(doc: InterfacesFile, opts: dict[str, list[int]], key: str) -> int | 
     found = opts.get(key, [])
     if len(found) > 1:
         raise GuestConfigError(f"{doc.where(found[1])}: given again (first at line {doc.line_of(found[0])}): "
-                               "ifupdown joins repeated options into one value labkit cannot represent")
+                               "ifupdown uses the first and ignores the others; labkit does not guess which was meant")
     return found[0] if found else None
 
 
@@ -286,12 +244,12 @@ def read_config(doc: InterfacesFile, interface: str) -> InterfaceConfig:
                    if s.key and (s.key == "source" or s.key.startswith("source-dir"))]
         hint = f"; it may be in a file included by {', '.join(sources)}" if sources else ""
         raise GuestConfigError(f"{doc.name}: no 'iface {interface} inet' stanza{hint}")
-    opts = _options(doc, at)
+    opts = options(doc, at)
     if "dns-nameserver" in opts:
         raise GuestConfigError(f"{doc.where(opts['dns-nameserver'][0])}: labkit reads and writes only "
                                "dns-nameservers (plural)")
     dns = tuple(a for a in _servers(doc, opts.get("dns-nameservers", [])) if isinstance(a, IPv4Address))
-    onboot = bool(_onboot_lines(doc, interface))
+    onboot = bool(onboot_lines(doc, interface))
     method = doc._stmts[at].words[3]
     if method == "dhcp":
         return InterfaceConfig("dhcp", dns=dns, onboot=onboot)
@@ -323,118 +281,70 @@ def read_config(doc: InterfacesFile, interface: str) -> InterfaceConfig:
 
 # ---------------------------------------------------------------- editing
 
-def _lead(line: str) -> str:
-    """The line's leading whitespace (_LEAD matches the empty string too, so it always matches)."""
-    m = _LEAD.match(line)
-    return m.group() if m else ""
-
-
-def _indent(doc: InterfacesFile, at: int) -> str:
-    owners = doc._owners()
-    for wanted in (at, None):
-        for n, owner in enumerate(owners):
-            if owner is not None and (wanted is None or owner == wanted):
-                return _lead(doc._stmts[n].lines[0])
-    return "\t"
-
-
-def _rewrite(s: _Stmt, key: str, value: str) -> None:
-    m = _KEY_SEP.match(s.lines[0])
-    indent, sep = (m.group(1), m.group(3)) if m and len(s.lines) == 1 else (_lead(s.lines[0]), " ")
-    eol = s.eol
-    s.lines, s.words, s.value = [f"{indent}{key}{sep}{value}{eol}"], [key, *value.split(" ")], value
-
-
-def _set(doc: InterfacesFile, at: int, key: str, value: str, keep: bool = False) -> None:
-    """One `key value` option in the stanza: the first one rewritten (unless keep), the others removed."""
-    opts = _options(doc, at)
-    found = opts.get(key, [])
-    if found:
-        for n in reversed(found[1:]):
-            del doc._stmts[n]
-        if not keep and doc._stmts[found[0]].value != value:
-            _rewrite(doc._stmts[found[0]], key, value)
-        return
-    before = _OWNED[:_OWNED.index(key)] if key in _OWNED else _OWNED
-    where = max((n for k in before for n in opts.get(k, [])), default=at)
-    s = _Stmt([""])
-    _rewrite(s, key, value)
-    s.lines = [_indent(doc, at) + s.lines[0].lstrip(_WS) + doc._stmts[at].eol]
-    doc._stmts.insert(where + 1, s)
-
-
-def _unset(doc: InterfacesFile, at: int, key: str) -> None:
-    for n in reversed(_options(doc, at).get(key, [])):
-        del doc._stmts[n]
-
-
-def _set_method(doc: InterfacesFile, at: int, method: str) -> None:
-    s = doc._stmts[at]
-    if s.words[3] == method:
-        return
-    m = _METHOD.fullmatch(s.lines[0]) if len(s.lines) == 1 else None
-    if m:
-        s.lines = [m.group(1) + method + m.group(3)]
-    else:
-        s.lines = [f"{_lead(s.lines[0])}iface {s.words[1]} inet {method}{s.eol}"]
-    s.words[3] = method
-
-
-def _set_onboot(doc: InterfacesFile, at: int, interface: str, onboot: bool) -> None:
-    lines = _onboot_lines(doc, interface)
-    if onboot and not lines:
-        s = doc._stmts[at]
-        doc._stmts.insert(at, _Stmt([f"{_lead(s.lines[0])}auto {interface}{s.eol}"],
-                                    ["auto", interface], interface))
-    if not onboot:
-        for n in reversed(lines):
-            s = doc._stmts[n]
-            names = [w for w in s.words[1:] if w != interface]
-            if not names:
-                del doc._stmts[n]
-            else:
-                s.lines = [f"{_lead(s.lines[0])}{s.words[0]} {' '.join(names)}{s.eol}"]
-                s.words, s.value = [s.words[0], *names], " ".join(names)
-
-
-def _append_stanza(doc: InterfacesFile, interface: str, method: str) -> int:
-    stmts = doc._stmts
-    end = len(stmts) - (bool(stmts) and stmts[-1].lines == [""])  # keep the final newline last
-    new = [_Stmt([f"iface {interface} inet {method}"], ["iface", interface, "inet", method],
-                 f"{interface} inet {method}")]
-    if end > 0 and stmts[end - 1].lines[-1].strip(_WS):
-        new.insert(0, _Stmt([""]))
-    stmts[end:] = [*new, _Stmt([""])]
-    return end + len(new) - 1
-
-
 def apply_config(doc: InterfacesFile, interface: str, cfg: InterfaceConfig) -> None:
     """Edit doc in place so the interface's inet stanza configures cfg; the module docstring says what moves."""
     _check_name(interface)
     at = _stanza(doc, interface)
     if at is None:
-        at = _append_stanza(doc, interface, cfg.mode)
-    opts = _options(doc, at)
+        at = append_stanza(doc, interface, cfg.mode)
+    method = doc._stmts[at].words[3]
+    if method not in ("dhcp", "static", "manual") or interface == "lo":
+        raise GuestConfigError(f"{doc.where(at)}: method {method!r}: labkit replaces only a dhcp, static or "
+                               "manual method of a network adapter (not the loopback, ppp or a tunnel)")
+    opts = options(doc, at)
     try:
         old_dns: list[IPv4Address | IPv6Address] | None = _servers(doc, opts.get("dns-nameservers", []))
     except GuestConfigError:
         old_dns = None  # a bad server list is replaced whole
-    _set_method(doc, at, cfg.mode)
+    set_method(doc, at, cfg.mode)
     if cfg.mode == "static" and cfg.address is not None:
         _set_static(doc, at, cfg.address, opts)
         if cfg.gateway is not None:
-            _set(doc, at, "gateway", str(cfg.gateway))
+            set_option(doc, at, "gateway", str(cfg.gateway))
         else:
-            _unset(doc, at, "gateway")
+            unset_option(doc, at, "gateway")
     else:
         for key in ("address", "netmask", "gateway"):
-            _unset(doc, at, key)
+            unset_option(doc, at, key)
     servers = [*cfg.dns, *(a for a in old_dns or () if isinstance(a, IPv6Address))]
-    if not servers:
-        _unset(doc, at, "dns-nameservers")
+    if cfg.mode == "dhcp" and not cfg.dns:
+        pass  # docs/format.md, the DNS rule: DHCP naming no servers leaves the file's as they are
+    elif not servers:
+        unset_option(doc, at, "dns-nameservers")
     elif servers != old_dns:
-        _set(doc, at, "dns-nameservers", " ".join(map(str, servers)))
-    _set_onboot(doc, at, interface, cfg.onboot)
+        set_option(doc, at, "dns-nameservers", " ".join(map(str, servers)))
+    set_onboot(doc, at, interface, cfg.onboot)
+
+
+def _ip_of(value: str) -> IPv4Address | None:
+    m = _ADDRESS.fullmatch(value)
+    try:
+        return IPv4Address(m.group(1)) if m else None
+    except ValueError:
+        return None
+
+
+_ROUTE_GATEWAY = re.compile(r"\broute\b.*?\b(?:gw|via)[ \t]+([0-9]{1,3}(?:\.[0-9]{1,3}){3})\b")
+
+
+def edit_warnings(doc: InterfacesFile, interface: str, cfg: InterfaceConfig) -> list[str]:
+    """Routes the stanza adds with `up`/`post-up` commands (`route add ... gw G`, `ip route add ... via
+    G`) whose gateway the new static address cannot reach: labkit does not own them, so it says so."""
+    at = _stanza(doc, interface) if cfg.mode == "static" and cfg.address is not None else None
+    if at is None or cfg.address is None:
+        return []
+    out = []
+    for key in ("up", "post-up", "pre-up"):
+        for n in options(doc, at).get(key, []):
+            for m in _ROUTE_GATEWAY.finditer(doc._stmts[n].value):
+                try:
+                    gateway = IPv4Address(m.group(1))
+                except ValueError:
+                    continue
+                if gateway not in cfg.address.network:
+                    out.append(f"{doc.where(n)}: `{doc._stmts[n].value}` is kept, but {gateway} is outside "
+                               f"{cfg.address.network}: unreachable (fix or remove it)")
+    return out
 
 
 def _same_address(value: str, address: IPv4Interface, with_prefix: bool) -> bool:
@@ -452,17 +362,19 @@ def _set_static(doc: InterfacesFile, at: int, address: IPv4Interface, opts: dict
             same = _prefix_of_netmask(doc, opts["netmask"][0]) == address.network.prefixlen
         except GuestConfigError:
             same = False
-        _set(doc, at, "address", str(address.ip), keep=_same_address(old, address, False))
+        # the netmask says the prefix: an address line naming this address stays, a /P on it included
+        keep = _same_address(old, address, False) or (same and _ip_of(old) == address.ip)
+        set_option(doc, at, "address", str(address.ip), keep=keep)
         mask = str(address.network.prefixlen) if bits else str(address.netmask)
-        _set(doc, at, "netmask", mask, keep=same)
+        set_option(doc, at, "netmask", mask, keep=same)
     else:
-        _set(doc, at, "address", str(address), keep=_same_address(old, address, True))
+        set_option(doc, at, "address", str(address), keep=_same_address(old, address, True))
     for key, wanted in (("broadcast", address.network.broadcast_address),
                         ("network", address.network.network_address)):
-        for n in _options(doc, at).get(key, []):
+        for n in options(doc, at).get(key, []):
             try:
                 current = IPv4Address(doc._stmts[n].value)
             except ValueError:
                 continue  # `+`, `-` or something labkit does not own
             if current != wanted:
-                _rewrite(doc._stmts[n], key, str(wanted))
+                rewrite(doc._stmts[n], key, str(wanted))

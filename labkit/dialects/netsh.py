@@ -19,17 +19,22 @@ What a reader reports per interface, as an InterfaceConfig:
 
 An interface whose state labkit cannot describe (static with no IPv4 address, as a disconnected
 adapter shows; several addresses or gateways, which `set address` would silently drop; a gateway
-outside the subnet; only IPv6 or tunnel adapters in ipconfig) is left out of the parsers' dicts;
-read_config(text, interface) names the reason. Output that is not of the expected shape (a line
+outside the subnet; only IPv6 or tunnel adapters in ipconfig; any adapter of plain `ipconfig`
+output, which lists addresses but not whether DHCP gave them) is left out of the parsers' dicts;
+read_config(text, interface) and read_ipconfig name the reason. Output that is not of the expected shape (a line
 that is neither header, field nor continuation, a value that is not an address) raises
 GuestConfigError `line N: field: reason` for the whole text.
 
 Writing: each command is one cmd.exe line with the interface name in double quotes, the only quoting
 cmd.exe and netsh share. Inside quotes cmd.exe still expands `%VAR%` and, with delayed expansion,
 `!VAR!`; `"` would end the quote and `^ & | < >` are refused too, so a name cannot become a command
-whatever the quoting. `*` and `?` are wildcards to `ipconfig /renew` (and Windows refuses them in a
-connection name), so they are refused as well, as are control characters and an empty name. Every
-other value written comes from InterfaceConfig's ipaddress objects.
+whatever the quoting; so are control characters and an empty name. `*` and `?` are taken literally
+inside the quotes (cmd.exe never expands them; netsh matches the name exactly), and Windows names
+its own virtual adapters with them (`Local Area Connection* 2`): they are accepted, and
+restart_command says what ipconfig makes of them. Every other value written comes from
+InterfaceConfig's ipaddress objects. DNS follows the rule of docs/format.md: servers cfg.dns names
+are set; naming none, a static configuration sets `source=dhcp` (no servers) and a switch to DHCP
+leaves the DNS setting as it is.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from labkit.errors import GuestConfigError
 from labkit.netconfig import InterfaceConfig
 
-_REFUSED = frozenset('"%^&|<>!*?')
+_REFUSED = frozenset('"%^&|<>!')
 _MAX_NAME = 256  # IF_MAX_STRING_SIZE: the longest interface alias Windows stores
 _LINK_LOCAL = IPv4Network("169.254.0.0/16")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
@@ -71,7 +76,7 @@ def check_name(interface: str) -> str:
     for c in interface:
         if c in _REFUSED or not c.isprintable():
             raise GuestConfigError(f"interface name {interface!r}: {c!r} would be interpreted by cmd.exe "
-                                   "or ipconfig (refused: control characters and \" % ^ & | < > ! * ?)")
+                                   "(refused: control characters and \" % ^ & | < > !)")
     return interface
 
 
@@ -85,7 +90,8 @@ def apply_commands(interface: str, cfg: InterfaceConfig) -> list[str]:
 
     static: the address with its mask and gateway (`gateway=none` removes it; metric 1 as the
     Windows dialog sets it), then DNS exactly cfg.dns (none: source=dhcp, which serves nothing on a
-    static interface). dhcp: address from DHCP, then DNS from DHCP, or cfg.dns when it has servers.
+    static interface). dhcp: address from DHCP, then cfg.dns when it names servers; naming none, the
+    DNS setting is left as it is (docs/format.md, the DNS rule, the same for every dialect).
     """
     quoted = f'"{check_name(interface)}"'
     if not cfg.onboot:
@@ -98,6 +104,8 @@ def apply_commands(interface: str, cfg: InterfaceConfig) -> list[str]:
                     f"addr={cfg.address.ip} mask={cfg.address.netmask} {gateway}"]
     else:
         commands = [f"netsh interface ip set address name={quoted} source=dhcp"]
+    if not cfg.dns and cfg.mode == "dhcp":
+        return commands
     if not cfg.dns:
         return commands + [f"netsh interface ip set dnsservers name={quoted} source=dhcp"]
     commands.append(f"netsh interface ip set dnsservers name={quoted} source=static "
@@ -109,7 +117,10 @@ def apply_commands(interface: str, cfg: InterfaceConfig) -> list[str]:
 
 def restart_command(interface: str) -> str:
     """netsh applies at once; after a switch to dhcp this asks the DHCP server for a lease now.
-    (On a static interface ipconfig /renew fails: run it for dhcp only.)"""
+    (On a static interface ipconfig /renew fails: run it for dhcp only.) ipconfig reads `*` and `?`
+    in the name as wildcards, and Windows names its own virtual adapters so (`Local Area Connection*
+    2`): the pattern matches the adapter itself, and any other adapter it matches is asked to renew
+    its lease too, which changes nothing on a DHCP adapter."""
     return f'ipconfig /renew "{check_name(interface)}"'
 
 
@@ -164,6 +175,10 @@ def _address(f: _Field, value: str, line: int | None = None) -> IPv4Address:
 def _yes_no(f: _Field | None, block: _Block) -> bool:
     if f is None:
         raise GuestConfigError(f"line {block.line}: interface {block.name!r} has no DHCP enabled line")
+    return _yes_no_value(f)
+
+
+def _yes_no_value(f: _Field) -> bool:
     value = f.values[0] if f.values else ""
     if value not in ("Yes", "No"):
         raise GuestConfigError(f"line {f.line}: {f.label}: {value!r} is neither Yes nor No")
@@ -294,7 +309,11 @@ def _ipconfig_address(f: _Field) -> IPv4Address:
 
 
 def _from_ipconfig(block: _Block) -> InterfaceConfig:
-    dhcp = _yes_no(block.one("DHCP Enabled"), block)
+    enabled = block.one("DHCP Enabled")
+    if enabled is None:  # plain `ipconfig` (without /all): addresses, but not where they come from
+        raise _Unrepresentable("the output does not say whether DHCP is enabled (plain ipconfig; "
+                               "ipconfig /all or netsh interface ip show config says it)")
+    dhcp = _yes_no_value(enabled)
     ips = [_ipconfig_address(f) for f in block.all("IPv4 Address", "IP Address")]
     autoconf = bool(block.all("Autoconfiguration IPv4 Address", "Autoconfiguration IP Address"))
     masks = block.all("Subnet Mask")
@@ -319,9 +338,22 @@ def parse_ipconfig(text: str) -> dict[str, InterfaceConfig]:
     return _representable(_read_all(_ipconfig_blocks(text), _from_ipconfig))
 
 
+def read_ipconfig(text: str, interface: str) -> InterfaceConfig:
+    """`interface` from `ipconfig /all` output; GuestConfigError says why when it is absent or left out."""
+    return _one(_read_all(_ipconfig_blocks(text), _from_ipconfig), interface)
+
+
+def ipconfig_names(text: str) -> list[str]:
+    """Every adapter `ipconfig` (with or without /all) lists, in order, described or not."""
+    return [block.name for block in _ipconfig_blocks(text)]
+
+
 def read_config(text: str, interface: str) -> InterfaceConfig:
     """`interface` from `show config` output; GuestConfigError says why when it is absent or left out."""
-    found = _read_all(_show_config_blocks(text), _from_show_config)
+    return _one(_read_all(_show_config_blocks(text), _from_show_config), interface)
+
+
+def _one(found: dict[str, InterfaceConfig | _Unrepresentable], interface: str) -> InterfaceConfig:
     if interface not in found:
         raise GuestConfigError(f"interface {interface!r} is not in the output "
                                f"(found: {', '.join(map(repr, found)) or 'none'})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from labkit.dialects import file_dialect
-from labkit.errors import TransportError
+from labkit.errors import GuestConfigError, TransportError
 from labkit.model import AddressConfig
 from labkit.netconfig import InterfaceConfig
 from labkit.protocols import CommandResult, GuestTransport
@@ -72,6 +72,38 @@ def configure(transport: GuestTransport, dialect: str, interface: str, mac: str 
     return True
 
 
+def edit_warnings(transport: GuestTransport, dialect: str, interface: str, cfg: InterfaceConfig) -> list[str]:
+    """What an edit to cfg leaves in place that the user should know, read before the edit: static routes
+    whose gateway a new static address cannot reach (in the file, or in RHEL's route-IF beside it), a
+    netplan definition that matches more devices than the one named. labkit keeps them (they are not
+    its to drop). GuestConfigError when the config file itself is refused, as the edit would be."""
+    if dialect == "netsh":
+        return []
+    d = file_dialect(dialect)
+    path = d.path_for(interface)
+    try:
+        text = transport.read_file(path)
+    except FileNotFoundError:
+        text = None
+    out = d.edit_warnings(d.parse(text, path), interface, cfg) if text is not None else []
+    if dialect == "ifcfg":
+        from labkit.dialects import ifcfg
+
+        route = f"/etc/sysconfig/network-scripts/route-{interface}"
+        try:
+            out += ifcfg.route_file_warnings(transport.read_file(route), route, cfg)
+        except FileNotFoundError:
+            pass
+        except (GuestConfigError, TransportError, OSError) as e:  # informational: never stops the edit
+            out.append(f"{route}: routes not checked: {e}")
+    return out
+
+
+def with_warnings(detail: str, warnings: list[str]) -> str:
+    """A step's detail line with the warnings of its edit after it."""
+    return detail + "".join(f"; warning: {w}" for w in warnings)
+
+
 def edited(dialect: str, text: str, interface: str, cfg: InterfaceConfig) -> str:
     """The config file's text with `interface` set to `cfg`, everything else kept (pure)."""
     d = file_dialect(dialect)
@@ -81,8 +113,9 @@ def edited(dialect: str, text: str, interface: str, cfg: InterfaceConfig) -> str
 
 
 def _same(now: InterfaceConfig, want: InterfaceConfig) -> bool:
-    """Under DHCP the address and gateway read back are the lease, not configuration."""
-    if now.mode != want.mode or now.dns != want.dns:
+    """Under DHCP the address and gateway read back are the lease, not configuration; a DHCP
+    configuration naming no DNS servers leaves the interface's as they are (the DNS rule)."""
+    if now.mode != want.mode or (now.dns != want.dns and (want.mode == "static" or want.dns)):
         return False
     return want.mode == "dhcp" or (now.address, now.gateway) == (want.address, want.gateway)
 

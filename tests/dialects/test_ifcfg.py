@@ -240,7 +240,7 @@ def test_parse_error_names_file_line_and_key(text: str, message: str) -> None:
 
 # ---------------------------------------------------------------- lines: get, set, unset, render
 
-ODD = "# comment\r\n  F2=b # note\r\n\nexport X=1\nNAME='a b'\"c\"\nwrong line\nLAST=$'x\\ty'"
+ODD = "# comment\r\n  F2=b # note\n\r\nexport X=1\nNAME='a b'\"c\"\nwrong line\nLAST=$'x\\ty'"
 
 
 def test_unedited_file_renders_byte_identical() -> None:
@@ -261,9 +261,17 @@ def test_last_assignment_wins_and_set_edits_it() -> None:
 
 
 def test_set_replaces_only_the_value() -> None:
-    f = parse("  IPADDR=10.0.0.1 # office\r\nX=1\n")
+    f = parse("  IPADDR=10.0.0.1 # office\nX=1\n")
     f.set("IPADDR", "10.0.0.2")
-    assert f.render() == "  IPADDR=10.0.0.2 # office\r\nX=1\n"
+    assert f.render() == "  IPADDR=10.0.0.2 # office\nX=1\n"
+
+
+@pytest.mark.parametrize("text", ["BOOTPROTO=none\r\n", "# crlf\r\nIPADDR='10.0.0.5'\r\n", "A=1;\r\n"])
+def test_an_assignment_ending_in_cr_is_refused(text: str) -> None:
+    """bash reads `BOOTPROTO=none\\r` as the value 'none\\r' (ifup then runs the static path with an
+    unknown protocol), NetworkManager as 'none': the readers disagree, so nothing is edited."""
+    with pytest.raises(GuestConfigError, match=r"ifcfg-eth0:[12]: [A-Z]+: the line ends in a carriage return"):
+        parse(text)
 
 
 def test_set_quotes_the_new_value() -> None:
@@ -375,7 +383,9 @@ def test_read_config_rejects_bad_values_with_line(old: str, new: str, message: s
 # ---------------------------------------------------------------- apply_config
 
 def test_tutorial_switch_to_dhcp_changes_only_bootproto() -> None:
+    """The DNS rule (docs/format.md): a switch to DHCP naming no servers leaves DNS1/DNS2 as they are."""
     assert applied(TUTORIAL, InterfaceConfig("dhcp")) == TUTORIAL_DHCP
+    assert applied(TUTORIAL, InterfaceConfig("dhcp", dns=DNS_ONLY)) == TUTORIAL_DHCP
 
 
 def test_tutorial_switch_back_to_static_restores_the_file() -> None:
@@ -406,7 +416,7 @@ def test_apply_then_read_round_trips(text: str, cfg: InterfaceConfig) -> None:
     f = parse(text)
     apply_config(f, cfg)
     expected = cfg
-    if cfg.mode == "dhcp" and not cfg.dns:
+    if cfg.mode == "dhcp" and not cfg.dns:  # the DNS rule: dhcp naming none keeps the servers the file had
         expected = InterfaceConfig("dhcp", dns=read_config(parse(text)).dns if text else (), onboot=cfg.onboot)
     assert read_config(parse(f.render())) == expected
 
@@ -436,7 +446,7 @@ def test_static_from_dhcp_without_address_writes_prefix() -> None:
 def test_static_with_both_styles_updates_both() -> None:
     text = "IPADDR=10.0.0.5\nPREFIX=24\nNETMASK=255.255.255.0\n"
     assert applied(text, InterfaceConfig("static", IPv4Interface("10.0.0.5/16"))) == (
-        "IPADDR=10.0.0.5\nPREFIX=16\nNETMASK=255.255.0.0\nBOOTPROTO=static\n")
+        "IPADDR=10.0.0.5\nPREFIX=16\nNETMASK=255.255.0.0\n")  # no BOOTPROTO means static to both readers
 
 
 def test_static_without_gateway_removes_it() -> None:

@@ -161,8 +161,12 @@ def test_read_config(text: str, cfg: InterfaceConfig) -> None:
     pytest.param("iface eth0 inet loopback\n", r"method 'loopback'", id="loopback"),
     pytest.param("iface eth0 inet dhcp\niface eth0 inet static\n address 1.2.3.4/8\n",
                  r"eth0 has 2 inet stanzas \(lines 1, 2\)", id="two-stanzas"),
-    pytest.param("iface base inet dhcp\niface eth0 inet dhcp inherits base\n", r":2: iface: extra words",
-                 id="inherits"),
+    pytest.param("iface base inet static\n address 10.0.0.9/24\niface eth0 inet dhcp inherits base\n",
+                 r":3: iface: inherits base, whose address \(line 2\)", id="inherits-an-address"),
+    pytest.param("iface base inet static\n mtu 9000\niface eth0 inherits base\n", r":3: iface: the method comes from",
+                 id="inherits-the-method"),
+    pytest.param("iface eth0 inet static\n address 10.0.0.9/24\niface eth1 inet static inherits eth0\n"
+                 " address 10.0.1.9/24\n", r"eth1 \(line 3\) inherits eth0's options", id="inherited-by-another"),
     pytest.param("mapping eth*\n script /usr/local/sbin/map\niface eth0 inet dhcp\n", r":1: mapping: eth0 is mapped",
                  id="mapping"),
     pytest.param("iface eth1 inet dhcp\n", r"no 'iface eth0 inet' stanza$", id="absent"),
@@ -214,9 +218,13 @@ def test_applying_a_files_own_config_changes_nothing(name: str, interface: str) 
     assert applied(text, interface, read(text, interface)) == text
 
 
-def test_switch_to_dhcp_and_back_restores_the_installer_file() -> None:
+def test_switch_to_dhcp_and_back_restores_the_installer_file_but_its_dns() -> None:
+    """The DNS rule (docs/format.md): a switch to DHCP naming no servers leaves the file's as they are."""
     text = golden("debian-dhcp.interfaces")
-    assert applied(applied(text, "eth0", TUTORIAL_CFG), "eth0", InterfaceConfig("dhcp")) == text
+    back = applied(applied(text, "eth0", TUTORIAL_CFG), "eth0", InterfaceConfig("dhcp"))
+    assert back == text.replace("iface eth0 inet dhcp\n", "iface eth0 inet dhcp\n\tdns-nameservers 202.96.128.86 "
+                                "202.96.128.166\n")
+    assert read(back) == InterfaceConfig("dhcp", dns=TUTORIAL_CFG.dns)
 
 
 # ---------------------------------------------------------------- apply_config: behaviours
@@ -236,10 +244,17 @@ def test_static_with_netmask_bits_keeps_bits() -> None:
         "iface eth0 inet static\n  address 10.0.0.6\n  netmask 25\n")
 
 
-def test_static_with_netmask_drops_a_prefix_on_address() -> None:
+def test_static_with_netmask_keeps_a_prefix_on_address_that_changes_nothing() -> None:
+    """ifupdown's netmask wins over a /P on the address: a no-op apply leaves both as they are."""
     text = "iface eth0 inet static\n  address 10.0.0.5/8\n  netmask 255.255.255.0\n"
-    assert applied(text, "eth0", InterfaceConfig("static", IPv4Interface("10.0.0.5/24"), onboot=False)) == (
-        "iface eth0 inet static\n  address 10.0.0.5\n  netmask 255.255.255.0\n")
+    assert read(text) == InterfaceConfig("static", IPv4Interface("10.0.0.5/24"), onboot=False)
+    assert applied(text, "eth0", InterfaceConfig("static", IPv4Interface("10.0.0.5/24"), onboot=False)) == text
+
+
+def test_static_with_netmask_drops_a_stale_prefix_when_the_address_moves() -> None:
+    text = "iface eth0 inet static\n  address 10.0.0.5/8\n  netmask 255.255.255.0\n"
+    assert applied(text, "eth0", InterfaceConfig("static", IPv4Interface("10.0.0.6/24"), onboot=False)) == (
+        "iface eth0 inet static\n  address 10.0.0.6\n  netmask 255.255.255.0\n")
 
 
 def test_static_without_gateway_or_dns_removes_them() -> None:
@@ -263,7 +278,9 @@ def test_repeated_dns_lines_are_merged_into_the_first() -> None:
 
 def test_bad_dns_line_is_replaced_by_apply() -> None:
     text = "auto eth0\niface eth0 inet dhcp\n dns-nameservers oops\n"
-    assert applied(text, "eth0", InterfaceConfig("dhcp")) == "auto eth0\niface eth0 inet dhcp\n"
+    assert applied(text, "eth0", InterfaceConfig("dhcp", dns=(A("9.9.9.9"),))) == (
+        "auto eth0\niface eth0 inet dhcp\n dns-nameservers 9.9.9.9\n")
+    assert applied(text, "eth0", InterfaceConfig("dhcp")) == text  # named no servers: the line is not labkit's
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -301,7 +318,9 @@ def test_crlf_lines_stay_crlf() -> None:
 
 @pytest.mark.parametrize("text", [
     pytest.param("iface eth0 inet dhcp\niface eth0 inet static\n address 1.2.3.4/8\n", id="two-stanzas"),
-    pytest.param("iface b inet dhcp\niface eth0 inet dhcp inherits b\n", id="inherits"),
+    pytest.param("iface b inet static\n gateway 10.0.0.1\niface eth0 inet dhcp inherits b\n", id="inherits"),
+    pytest.param("iface eth0 inet loopback\n", id="loopback"),
+    pytest.param("iface eth0 inet ppp\n provider dsl\n", id="ppp"),
     pytest.param("mapping eth0\n script x\niface eth0 inet dhcp\n", id="mapping"),
 ])
 def test_apply_refuses_what_it_cannot_edit(text: str) -> None:
@@ -356,9 +375,13 @@ def test_apply_then_read_round_trips(cfg: InterfaceConfig, base: str, interface:
                                      second: InterfaceConfig) -> None:
     doc = parse(golden(base) if base else "")
     apply_config(doc, interface, second)  # any earlier state, then the one under test
+    before = read_config(parse(render(doc)), interface)
     apply_config(doc, interface, cfg)
     text = render(doc)
-    assert read_config(parse(text), interface) == cfg
+    expected = cfg
+    if cfg.mode == "dhcp" and not cfg.dns:  # the DNS rule: dhcp naming none keeps what was there
+        expected = InterfaceConfig("dhcp", dns=before.dns, onboot=cfg.onboot)
+    assert read_config(parse(text), interface) == expected
     doc2 = parse(text)
     apply_config(doc2, interface, cfg)
     assert render(doc2) == text  # applying again changes nothing

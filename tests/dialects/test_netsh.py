@@ -26,6 +26,7 @@ from labkit.dialects.netsh import (
 )
 from labkit.errors import GuestConfigError
 from labkit.netconfig import InterfaceConfig
+from tests.dialects.fakenetsh import block, fake_netsh
 
 GOLDEN = Path(__file__).parent / "golden" / "netsh"
 
@@ -109,12 +110,8 @@ def test_dhcp_dns_is_lease_state_not_configuration() -> None:
     # "DNS servers configured through DHCP: 10.0.0.2": applying what was read must not pin it statically
     cfg = parse_show_config(golden("win7_show_config.txt"))["Local Area Connection"]
     assert cfg.dns == ()
-    assert apply_commands("Local Area Connection", cfg)[1].endswith("source=dhcp")
-
-
-def block(*fields: str, name: str = "Ethernet3") -> str:
-    lines = [f'Configuration for interface "{name}"'] + [f"    {f}" for f in fields]
-    return "\r\n" + "\r\n".join(lines) + "\r\n\r\n"
+    assert apply_commands("Local Area Connection", cfg) == [
+        'netsh interface ip set address name="Local Area Connection" source=dhcp']
 
 
 STATIC = ("DHCP enabled:                         No",
@@ -196,13 +193,11 @@ def test_read_command() -> None:
 
 
 @pytest.mark.parametrize(("cfg", "expected"), [
-    pytest.param(InterfaceConfig("dhcp"), [
+    pytest.param(InterfaceConfig("dhcp"), [  # the DNS rule: DHCP naming no servers leaves the DNS setting
         'netsh interface ip set address name="Local Area Connection" source=dhcp',
-        'netsh interface ip set dnsservers name="Local Area Connection" source=dhcp',
     ], id="dhcp"),
     pytest.param(InterfaceConfig("dhcp", IPv4Interface("10.0.0.132/24"), a("10.0.0.2")), [
         'netsh interface ip set address name="Local Area Connection" source=dhcp',
-        'netsh interface ip set dnsservers name="Local Area Connection" source=dhcp',
     ], id="dhcp-lease-ignored"),
     pytest.param(InterfaceConfig("dhcp", dns=(a("8.8.8.8"),)), [
         'netsh interface ip set address name="Local Area Connection" source=dhcp',
@@ -244,7 +239,8 @@ def test_onboot_false_is_refused() -> None:
 
 
 @pytest.mark.parametrize("name", ["Ethernet0", "Local Area Connection 2", "Host-only (VMnet1)",
-                                  "以太网 2", "LAN [lab] #1; a=b's", "x" * 256])
+                                  "以太网 2", "LAN [lab] #1; a=b's", "x" * 256,
+                                  "Local Area Connection* 2", "LAN-forbindelse* 11", "Wi-Fi?"])
 def test_names_cmd_takes_literally_are_accepted(name: str) -> None:
     assert check_name(name) == name
     assert f'name="{name}"' in apply_commands(name, InterfaceConfig("dhcp"))[0]
@@ -260,8 +256,6 @@ HOSTILE = {
     "redirect-out": "Eth > C:\\pwned",
     "redirect-in": "Eth < x",
     "delayed-expansion": "Eth!PATH!",
-    "ipconfig-wildcard-star": "Eth*",
-    "ipconfig-wildcard-question": "Eth?",
     "newline": "Eth\r\ncalc",
     "tab": "Eth\t0",
     "nul": "Eth\x00",
@@ -285,54 +279,7 @@ def test_hostile_names_are_refused(name: str) -> None:
 
 # ---------------------------------------------------------------- round trip through a fake netsh
 
-_COMMAND = re.compile(r'netsh interface ip (set address|set dnsservers|add dnsservers) name="([^"]*)"((?: \w+=\S+)*)')
-
-
-def fake_netsh(commands: list[str]) -> str:
-    """Run the commands on one fresh interface, as netsh would, and print its `show config` block.
-
-    DHCP gives no lease here (no server): the block shows what the commands configured, nothing more."""
-    state: dict[str, object] = {"dns": []}
-    names = set()
-    for command in commands:
-        m = _COMMAND.fullmatch(command)
-        assert m is not None, command
-        names.add(m.group(2))
-        args = dict(arg.split("=", 1) for arg in m.group(3).split())
-        if m.group(1) == "set address":
-            state["dhcp"] = args.pop("source") == "dhcp"
-            if not state["dhcp"]:
-                state["ip"], state["mask"], state["gateway"] = args.pop("addr"), args.pop("mask"), args.pop("gateway")
-                if state["gateway"] != "none":
-                    assert args.pop("gwmetric") == "1"
-        elif m.group(1) == "set dnsservers":
-            state["dns_static"] = args.pop("source") == "static"
-            state["dns"] = [args.pop("addr")] if state["dns_static"] else []
-            if state["dns_static"]:
-                assert args.pop("register") == "primary"
-        else:
-            assert state["dns_static"] and int(args.pop("index")) == len(state["dns"]) + 1
-            state["dns"].append(args.pop("addr"))
-        assert not args, args
-    [name] = names
-    lines = [f"DHCP enabled:                         {'Yes' if state['dhcp'] else 'No'}"]
-    if not state["dhcp"]:
-        net = IPv4Interface(f"{state['ip']}/{state['mask']}").network
-        lines += [f"IP Address:                           {state['ip']}",
-                  f"Subnet Prefix:                        {net} (mask {state['mask']})"]
-        if state["gateway"] != "none":
-            lines += [f"Default Gateway:                      {state['gateway']}",
-                      "Gateway Metric:                       1"]
-    lines.append("InterfaceMetric:                      25")
-    dns = state["dns"] or ["None"]
-    label = "Statically Configured DNS Servers:    " if state["dns_static"] else "DNS servers configured through DHCP:  "
-    lines += [label + dns[0]] + [" " * 38 + d for d in dns[1:]]
-    lines += ["Register with which suffix:           Primary only",
-              "WINS servers configured through DHCP: None"]
-    return block(*lines, name=name)
-
-
-NAMES = st.text(st.characters(exclude_characters='"%^&|<>!*?', exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
+NAMES = st.text(st.characters(exclude_characters='"%^&|<>!', exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
                 min_size=1, max_size=40).filter(str.isprintable)
 ADDRESSES = st.builds(IPv4Address, st.integers(0, 2**32 - 1))
 DNS = st.lists(ADDRESSES, max_size=4).map(tuple)

@@ -299,16 +299,14 @@ def test_read_config(text: str, cfg: InterfaceConfig) -> None:
 
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("address1=192.168.10.20/24", "address1=192.168.10.300/24", ":10: \\[ipv4\\] address1: '192.168.10.300' is not"),
-    ("address1=192.168.10.20/24", "address1=192.168.10.20", ":10: \\[ipv4\\] address1: .* no /prefix"),
+    ("address1=192.168.10.20/24", "address1=192.168.10.20", ":10: \\[ipv4\\] address1: .* has no prefix length"),
+    ("address1=192.168.10.20/24", "address1=192.168.10.20;192.168.10.1", ":10: .*has no prefix length"),
     ("address1=192.168.10.20/24", "address1=192.168.10.20/33", ":10: \\[ipv4\\] address1: '33' is not a prefix"),
     ("address1=192.168.10.20/24", "address1=192.168.10.20/24,1.2.3.4,100", ":10: .*is not A/P or A/P,GW"),
     ("address1=192.168.10.20/24", "address1=192.168.10.20/24,192.168.10.9",
      ":13: \\[ipv4\\] gateway: 192.168.10.1 disagrees"),
     ("address1=192.168.10.20/24", "address1=192.168.10.20/24\naddress2=10.0.0.2/8,10.0.0.1",
      ":11: \\[ipv4\\] address2: a gateway on a secondary"),
-    ("address1=192.168.10.20/24", "address1=192.168.10.20/24\naddresses1=10.0.0.2/8",
-     ":11: \\[ipv4\\] addresses1: address keys address1, addresses1 .*ambiguous"),
-    ("address1=192.168.10.20/24", "address=192.168.10.20/24\naddress2=10.0.0.2/8", ":11: \\[ipv4\\] address2: .*ambiguous"),
     ("address1=192.168.10.20/24\n", "", ":13: \\[ipv4\\] method: method=manual and no address1"),
     ("gateway=192.168.10.1", "gateway=10.9.0.1", ":13: \\[ipv4\\] gateway: .*outside"),
     ("gateway=192.168.10.1", "gateway=gw", ":13: \\[ipv4\\] gateway: 'gw' is not an IPv4"),
@@ -325,8 +323,8 @@ def test_read_config(text: str, cfg: InterfaceConfig) -> None:
     ("interface-name=ens160\n", "", ": \\[connection\\] has no interface-name"),
     ("interface-name=ens160", "interface-name=ens\\x160", ":5: \\[connection\\] interface-name: invalid escape"),
     ("[connection]", "[conn]", ": no \\[connection\\] group"),
-], ids=["bad-address", "no-prefix", "prefix-33", "metric-in-address", "gateways-disagree",
-        "gateway-on-secondary", "address-and-addresses", "unnumbered-and-numbered", "manual-without-address",
+], ids=["bad-address", "no-prefix", "no-prefix-legacy", "prefix-33", "metric-in-address", "gateways-disagree",
+        "gateway-on-secondary", "manual-without-address",
         "gateway-outside", "gateway-garbage", "dns-over-tls-name", "dns-blank", "dns-ipv6", "shared", "link-local",
         "disabled", "auto-with-static-addresses", "no-method", "autoconnect-yes", "other-interface",
         "no-interface-name", "bad-escape", "no-connection-group"])
@@ -394,10 +392,26 @@ def test_legacy_form_without_gateway_drops_the_gateway_part() -> None:
     assert applied(text, "eth0", cfg) == text.replace("10.0.0.101/24,10.0.0.2", "10.0.0.101/24")
 
 
-def test_legacy_form_wins_over_a_separate_gateway_key() -> None:
+def test_legacy_form_is_kept_and_an_agreeing_gateway_key_stays() -> None:
     text = CONN + "[ipv4]\naddress1=10.0.0.5/24,10.0.0.1\ngateway=10.0.0.1\nmethod=manual\n"
     assert applied(text, "eth0", STATIC_150) == CONN + (
-        "[ipv4]\naddress1=10.0.0.150/24,10.0.0.1\ndns=10.0.0.1;\nmethod=manual\n")
+        "[ipv4]\naddress1=10.0.0.150/24,10.0.0.1\ndns=10.0.0.1;\ngateway=10.0.0.1\nmethod=manual\n")
+
+
+def test_legacy_form_drops_a_gateway_key_that_would_disagree() -> None:
+    text = CONN + "[ipv4]\naddress1=10.0.0.5/24,10.0.0.1\ngateway=10.0.0.1\nmethod=manual\n"
+    cfg = InterfaceConfig("static", IPv4Interface("10.0.0.150/24"), IPv4Address("10.0.0.254"))
+    assert applied(text, "eth0", cfg) == CONN + "[ipv4]\naddress1=10.0.0.150/24,10.0.0.254\nmethod=manual\n"
+
+
+@pytest.mark.parametrize(("keys", "primary"), [
+    pytest.param("address1=10.0.0.5/24\naddresses1=10.9.0.5/8\n", "10.0.0.5/24", id="address-before-addresses"),
+    pytest.param("address2=10.9.0.5/8\naddress=10.0.0.5/24\n", "10.0.0.5/24", id="unnumbered-first"),
+    pytest.param("addresses3=10.9.0.5/8\naddress0=10.0.0.5/24\n", "10.0.0.5/24", id="by-number"),
+])
+def test_address_keys_are_read_in_networkmanagers_order(keys: str, primary: str) -> None:
+    """nm-keyfile.c sorts by number (none first), then `address` before `addresses`: never ambiguous."""
+    assert read(CONN + "[ipv4]\n" + keys + "method=manual\n", "eth0").address == IPv4Interface(primary)
 
 
 def test_static_keeps_secondary_addresses_and_dhcp_removes_them() -> None:
@@ -449,7 +463,7 @@ def test_apply_then_read_round_trips(name: str, cfg: InterfaceConfig) -> None:
     text, interface = golden(name), BOUND[name]
     once = applied(text, interface, cfg)
     expected = cfg
-    if cfg.mode == "dhcp" and not cfg.dns:  # dhcp keeps the servers the file had
+    if cfg.mode == "dhcp" and not cfg.dns:  # the DNS rule: dhcp naming none keeps the servers the file had
         expected = InterfaceConfig("dhcp", dns=read(text, interface).dns, onboot=cfg.onboot)
     assert read(once, interface) == expected
     assert applied(once, interface, cfg) == once
