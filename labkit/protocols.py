@@ -89,6 +89,16 @@ class Hypervisor(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ExplainsNoAddress(Protocol):
+    """A hypervisor that can say why it reports no address for an adapter, in its own terms and
+    naming where it asked (vSphere: Tools not running, the VM off, no NIC with that MAC, as vCenter
+    HOST reports). A wait_for_ip that timed out adds it to its message; a hypervisor without it gets
+    a plain one naming the backend."""
+
+    def no_address_reason(self, vm: str, adapter: Adapter) -> str: ...
+
+
 # ---- optional abilities: a Lab has each as an object, or None ---------------------------------
 
 SetModeRequest = tuple[str, Adapter, str]  # (VM name, adapter, inventory network name)

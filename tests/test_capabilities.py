@@ -25,10 +25,11 @@ def data_of(name: str) -> dict:
 
 
 @pytest.mark.parametrize("backend, expected", [
-    ({"type": "workstation"}, {"host_adapters", "links"}),  # .vmx files: labkit is on the host, startConnected
-    ({"type": "workstation", "host": "127.0.0.1", "user": "u", "password_env": "PW"}, {"host_adapters"}),
-    ({"type": "workstation", "host": "localhost", "user": "u", "password_env": "PW"}, {"host_adapters"}),
-    ({"type": "workstation", "user": "u", "password_env": "PW"}, {"host_adapters"}),  # vmrest's default: loopback
+    # on the host, vmrun's snapshots too (no guest_login in this inventory: no vmrun console)
+    ({"type": "workstation"}, {"host_adapters", "links", "snapshots"}),  # .vmx files: on the host, startConnected
+    ({"type": "workstation", "host": "127.0.0.1", "user": "u", "password_env": "PW"}, {"host_adapters", "snapshots"}),
+    ({"type": "workstation", "host": "localhost", "user": "u", "password_env": "PW"}, {"host_adapters", "snapshots"}),
+    ({"type": "workstation", "user": "u", "password_env": "PW"}, {"host_adapters", "snapshots"}),  # loopback default
     ({"type": "workstation", "host": "192.0.2.10", "user": "u", "password_env": "PW"}, set()),
     ({"type": "workstation", "host": "ws.example.org", "user": "u", "password_env": "PW"}, set()),
 ])
@@ -48,9 +49,9 @@ def test_workstation_host_adapters_per_host_os(os, has):
 def test_vsphere_has_batch_and_a_console_where_a_vm_has_a_guest_login():
     inv = load_inventory(REPO / "inventory" / "vsphere-sim.yml")
     with_login = any(vm.guest_login for vm in inv.vms)
-    assert capabilities(inv) == frozenset({"batch", "links"} | ({"console"} if with_login else set()))
+    assert capabilities(inv) == frozenset({"batch", "links", "snapshots"} | ({"console"} if with_login else set()))
     bare = inv.model_copy(update={"vms": [vm.model_copy(update={"guest_login": None}) for vm in inv.vms]})
-    assert capabilities(bare) == frozenset({"batch", "links"})
+    assert capabilities(bare) == frozenset({"batch", "links", "snapshots"})
     # the lab agrees with what check was told (its constructor opens no session)
     from labkit.backends.vsphere.lab import VsphereLab
 
@@ -62,7 +63,7 @@ def test_the_sim_lab_has_what_its_package_declares():
     inv = load_inventory(REPO / "inventory" / "seed-lab.yml")
     lab = open_lab(inv)
     present = {name for name in CAPABILITIES if getattr(lab, name) is not None}
-    assert present == capabilities(inv) == {"console", "host_adapters", "links"}
+    assert present == capabilities(inv) == {"console", "host_adapters", "links", "snapshots"}
 
 
 def test_the_backend_given_wins_over_the_inventorys():

@@ -13,7 +13,7 @@ which `complete_inventory` here runs for commands that use the facts without ope
 (`labkit predict`).
 
 Each package also says, as a pure function `capabilities(inventory) -> frozenset[str]`, which of
-a Lab's optional abilities ("console", "batch", "host_adapters", "links") a lab opened from that
+a Lab's optional abilities ("console", "batch", "host_adapters", "links", "snapshots") a lab opened from that
 inventory will have, so `labkit check` can refuse a step the backend could not do before anything runs.
 """
 
@@ -63,7 +63,7 @@ def backend_module(name: str) -> BackendPackage:
 
 
 # Every optional ability of a Lab (labkit.protocols), as the backends name them in capabilities().
-CAPABILITIES = frozenset({"console", "batch", "host_adapters", "links"})
+CAPABILITIES = frozenset({"console", "batch", "host_adapters", "links", "snapshots"})
 
 
 def capabilities(inventory: Inventory, backend: str | None = None) -> frozenset[str]:

@@ -11,6 +11,8 @@ package main
 //     and runs the task for as long as it takes. For the named VMs, the call is answered at once
 //     with a task that stays running for MS milliseconds, then really reconfigures the VM (the
 //     original request replayed into the simulator) and ends as that reconfigure did.
+//   - snapshots: a RevertToSnapshot_Task brings back the VM's devices and power state as vSphere
+//     does (snapshots.go); vcsim's own only moves the current snapshot.
 
 import (
 	"bytes"
@@ -90,6 +92,9 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.log {
 		n := atomic.AddInt64(&f.count, 1)
 		fmt.Fprintf(os.Stderr, "vcsim-request %d %s %s\n", n, method, this)
+	}
+	if snaps.serve(f.inner, w, r, method, this, body) {
+		return
 	}
 	if hold, ok := f.holds[this]; ok && method == "ReconfigVM_Task" && r.Header.Get("Cookie") != "" {
 		f.held(w, r, body, this, hold)

@@ -7,7 +7,8 @@
 // (placement.go), a TLS certificate chosen by the caller (the built-in one is RSA-1024, which
 // OpenSSL refuses), VMware Tools guest operations that run inside netns lab VMs (guestops.go,
 // -guest-exec), a log of every SOAP request and reconfigure tasks that outlast their call
-// (front.go, -log-requests, -hold-reconfig). It prints one JSON line with the URL, then serves
+// (front.go, -log-requests, -hold-reconfig), and snapshot reverts that restore the VM's devices and
+// power state (snapshots.go). It prints one JSON line with the URL, then serves
 // until it is terminated.
 package main
 

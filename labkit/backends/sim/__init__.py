@@ -5,7 +5,7 @@ paths as on a real lab (FallbackTransport over SSH and a console, dialect detect
 detached timer). lab.py is the Lab (hypervisor, console, transports), world.py the lab's truth,
 boot.py a VM's first boot, guest.py a machine and the channels into it, shparse.py/shell.py/
 builtins.py its sh, tools.py/coreutils.py/windows.py its tools, ping.py the real tools' output
-formats, clock.py virtual time.
+formats, clock.py virtual time, snapshots.py VM snapshots.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def open_lab(inventory: Inventory) -> SimLab:
 
 
 def capabilities(inventory: Inventory) -> frozenset[str]:
-    """Every simulated lab has a console to each VM, switches the host's adapters and plugs cables."""
-    return frozenset({"console", "host_adapters", "links"})
+    """Every simulated lab has a console to each VM, switches the host's adapters, plugs cables and
+    takes snapshots."""
+    return frozenset({"console", "host_adapters", "links", "snapshots"})
 
 
 def complete_inventory(inventory: Inventory, *, file: str | None = None,

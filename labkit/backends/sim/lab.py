@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 
 from labkit.backends.sim.boot import start_network
 from labkit.backends.sim.guest import ConsoleTransport, GuestViews, SimTransport, SshTransport
+from labkit.backends.sim.snapshots import SimSnapshots
 from labkit.backends.sim.world import SimWorld
 from labkit.backends.transports.fallback import FallbackTransport
 from labkit.errors import BackendError
@@ -25,7 +26,7 @@ __all__ = ["SimConsole", "SimHypervisor", "SimLab", "SimVmTransport", "SimWorld"
 
 
 class SimHypervisor:
-    """The Hypervisor protocol (and HostAdapters, LinkControl) over a SimWorld."""
+    """The Hypervisor protocol (and HostAdapters, LinkControl, ExplainsNoAddress) over a SimWorld."""
 
     kind = "sim"
 
@@ -105,6 +106,20 @@ class SimHypervisor:
                 return []
             return [GuestNic(i.mac, (i.address,) if i.address else (), i.gateway) for i in st.ifaces]
 
+    def no_address_reason(self, vm: str, adapter: Adapter) -> str:
+        """Why the guest has no address on the adapter's network (ExplainsNoAddress), naming the lab."""
+        where = f"as the simulated lab {self.world.inventory.lab} has it"
+        with self.world.lock:
+            st = self._iface(vm, adapter)
+            if not self.world.state.vms[vm].powered_on:
+                return f"VM {vm} is powered off ({where})"
+            if st.network is None:
+                return f"{adapter.interface} has no link: its virtual cable is out ({where})"
+            if st.address is not None:
+                return (f"the guest still holds {st.address}, outside {st.network}, until its network is "
+                        f"restarted ({where})")
+            return f"{st.note or f'the guest has not brought {adapter.interface} up'} ({where})"
+
     def host_adapter_enabled(self, network: str) -> bool:
         return self.world.state.host_adapters.get(network, False)
 
@@ -175,7 +190,6 @@ class SimLab:
     backend = "sim"
     concurrency = 1  # every command runs under the world's lock: threads would only add contention
     batch = None
-    snapshots = None
     lost = None  # nothing to lose: the lab is local, or each call says what failed
 
     def __init__(self, inventory: Inventory) -> None:
@@ -186,7 +200,14 @@ class SimLab:
         self.host_adapters = self.hypervisor
         self.links = self.hypervisor
         self.console = SimConsole(self.world)
+        self.snapshots = SimSnapshots(self.world, on_revert=self._forget)
         self._transports: dict[str, GuestTransport] = {}
+
+    def _forget(self, node: str) -> None:
+        """Drop the channel to a reverted VM: its SSH session is gone, what it learnt is out of date."""
+        channel = self._transports.pop(node, None)
+        if channel is not None:
+            channel.close()
 
     def transport(self, node: str) -> GuestTransport:
         if node not in self._transports:

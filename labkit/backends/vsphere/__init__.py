@@ -14,10 +14,10 @@ from labkit.protocols import Lab
 
 def capabilities(inventory: Inventory) -> frozenset[str]:
     """What a lab opened from `inventory` will have, without I/O: a batch set-mode (reconfigure tasks
-    from a bounded pool) and an adapter's cable (connectable.connected) always, the VMware Tools
-    console when some VM has a guest_login, and never the host's adapters (vSphere gives the machine
-    running labkit none on its port groups)."""
-    caps = {"batch", "links"}
+    from a bounded pool), an adapter's cable (connectable.connected) and snapshots always, the VMware
+    Tools console when some VM has a guest_login, and never the host's adapters (vSphere gives the
+    machine running labkit none on its port groups)."""
+    caps = {"batch", "links", "snapshots"}
     if any(vm.guest_login is not None for vm in inventory.vms):
         caps.add("console")
     return frozenset(caps)

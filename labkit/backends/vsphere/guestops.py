@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import itertools
-import os
 import posixpath
 import secrets
 import shlex
@@ -33,7 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pyVmomi import vim, vmodl
 
-from labkit.errors import InputError, TransportError
+from labkit.backends.consoles import guest_password
+from labkit.errors import TransportError
 from labkit.model import Backend, GuestLogin
 from labkit.protocols import CommandResult
 from labkit.backends.vsphere.connection import Session, tls_context
@@ -43,15 +43,6 @@ from labkit.backends.vsphere.session import VcenterLost
 TOOLS_RUNNING = "guestToolsRunning"
 POLL_FIRST, POLL_MAX = 0.02, 0.5
 T = TypeVar("T")
-
-
-def guest_password(vm_name: str, login: GuestLogin) -> str:
-    value = os.environ.get(login.password_env)
-    if not value:
-        raise InputError(f"environment variable {login.password_env} is not set (it should hold the guest "
-                         f"password of {login.user} in {vm_name}, for the VMware Tools console)",
-                         field=f"vms.{vm_name}.guest_login.password_env")
-    return value
 
 
 class ToolsConsole:
@@ -65,7 +56,7 @@ class ToolsConsole:
         self.command_timeout = command_timeout
         self._session, self._vm, self._login, self._backend = session, vm, login, backend
         self._link = session.link
-        self._password = guest_password(name, login)
+        self._password = guest_password(name, login, "VMware Tools console")
         self._refused: TransportError | None = None
         self._tmpdir: str | None = None
         self._seq = itertools.count(1)

@@ -1,5 +1,6 @@
 """A run on vSphere as a Lab: the hypervisor (hypervisor.py), SSH to the VMs whose inventory entry
-says how, and the VMware Tools console (guestops.py) to the VMs that have a guest_login.
+says how, the VMware Tools console (guestops.py) to the VMs that have a guest_login, and the
+abilities built on the hypervisor's session (links.py, snapshots.py).
 
 Opening the lab resolves every network and VM at once (`resolve_all`), so a name several VMs fit
 is bad input before anything changes; `lost` tells a runner that vCenter stopped answering, so
@@ -21,26 +22,15 @@ from labkit.backends.transports.fallback import FallbackTransport
 from labkit.backends.transports.bastions import Bastions
 from labkit.backends.transports.ssh import to_vm
 from labkit.backends.transports.sshinventory import SshAddresses, effective_ssh
+from labkit.backends.consoles import LabConsoles
 from labkit.backends.vsphere.hypervisor import VsphereHypervisor
 from labkit.backends.vsphere.links import VsphereLinks
+from labkit.backends.vsphere.snapshots import VsphereSnapshots
 
 if TYPE_CHECKING:  # guestops is imported on first use: only VMs with a guest_login need it
     from labkit.backends.vsphere.guestops import ToolsConsole
 
-__all__ = ["ToolsConsoles", "VsphereHypervisor", "VsphereLab", "open_lab"]
-
-
-class ToolsConsoles:
-    """The Console capability on vSphere: VMware Tools guest operations, for VMs with a guest_login."""
-
-    def __init__(self, lab: VsphereLab) -> None:
-        self._lab = lab
-
-    def reaches(self, node: str) -> bool:
-        return self._lab.has_console(node)
-
-    def open(self, node: str) -> GuestTransport:
-        return self._lab.open_console(node)
+__all__ = ["VsphereHypervisor", "VsphereLab", "open_lab"]
 
 
 class VsphereLab:
@@ -51,15 +41,15 @@ class VsphereLab:
     concurrency = None
     clock = SYSTEM
     host_adapters = None  # vSphere gives the machine running labkit no virtual adapter on its port groups
-    snapshots = None  # CreateSnapshot/RevertToSnapshot: the snapshot step (issue 14) sets this
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.hypervisor = VsphereHypervisor(inventory)
         self.batch = self.hypervisor
         self.links = VsphereLinks(self.hypervisor)
+        self.snapshots = VsphereSnapshots(self.hypervisor, on_revert=self._forget)
         # a console only where VMware Tools can log in (capabilities() says the same at check time)
-        self.console: ToolsConsoles | None = (ToolsConsoles(self) if any(vm.guest_login for vm in inventory.vms)
+        self.console: LabConsoles | None = (LabConsoles(self) if any(vm.guest_login for vm in inventory.vms)
                                               else None)
         self._transports: dict[str, GuestTransport] = {}
         self._consoles: dict[str, ToolsConsole] = {}
@@ -104,6 +94,14 @@ class VsphereLab:
             else:
                 self._consoles[node] = console
         return console
+
+    def _forget(self, node: str) -> None:
+        """Close and drop the channels to a VM about to be reverted: its SSH session and its VMware
+        Tools temp directory do not survive the revert; the next use opens new ones."""
+        with self._lock:
+            channels = [c for c in (self._transports.pop(node, None), self._consoles.pop(node, None)) if c is not None]
+        for channel in channels:
+            channel.close()
 
     def transport(self, node: str) -> GuestTransport:
         """SSH to the VM; for a VM with a guest_login, VMware Tools when SSH cannot get there (the

@@ -50,7 +50,10 @@ def test_wait_for_ip_timeout_fails_the_run(vcsim, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     vm = json.loads((tmp_path / "r.json").read_text())["steps"][0]["vms"]["quiet"]
     assert vm["ok"] is False
-    assert re.fullmatch(r"no address in 10\.[0-9]+\.0\.0/24 on eth0 after 1 s", vm["error"])
+    # what vSphere says about it, naming the vCenter asked: vcsim's VMs run no VMware Tools
+    assert re.fullmatch(rf"eth0 has no address in 10\.[0-9]+\.0\.0/24 after 1 s: VMware Tools is not running in "
+                        rf"VM DC0_C0_RP0_VM2 \(vm-[0-9]+, at DC0/vm/DC0_C0_RP0_VM2\) \(guestToolsNotRunning, as "
+                        rf"vCenter 127\.0\.0\.1:{vcsim.port} reports\)", vm["error"]), vm["error"]
 
 
 def test_bad_password_fails_every_vm_without_a_traceback(vcsim, tmp_path):
@@ -74,3 +77,20 @@ def test_a_vm_error_names_the_vm_once(vcsim, tmp_path):
     done = labkit_run(vcsim, pb, inv, tmp_path / "r.json")
     assert done.returncode == 1
     assert "    ghost: no VM named 'gone' in datacenter DC0\n" in done.stdout and "ghost: ghost" not in done.stdout
+
+
+def test_a_console_error_names_the_vm_once(vcsim, tmp_path):
+    """A VMware Tools console names its VM in its errors (a matrix or a fallback needs it); under the
+    VM's own name in a report it is said once."""
+    quiet = vm_entry("quiet", 29) | {"guest_login": {"user": "root", "password_env": "LABKIT_TEST_GUEST_PW"},
+                                     "dialect": "ifupdown"}
+    inv = write_inventory(tmp_path, sim_inventory_data(vcsim, [quiet]))
+    pb = tmp_path / "pb.yml"
+    pb.write_text(json.dumps({"name": "pb", "steps": [{"restart_network": {"vms": ["quiet"]}}]}))
+    env = {**os.environ, PASSWORD_ENV: vcsim.password, "LABKIT_TEST_GUEST_PW": "not-used", "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "labkit.cli", "run", str(pb), "-i", str(inv), "--json",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = json.loads((tmp_path / "r.json").read_text())["steps"][0]["vms"]["quiet"]["error"]
+    assert error == "VMware Tools is not running in the guest (guestToolsNotRunning); the console needs it"
+    assert "    quiet: VMware Tools is not running" in done.stdout and "quiet: quiet" not in done.stdout
