@@ -4,8 +4,8 @@ Each backend is declared once below (BACKENDS) with the capabilities it has. A t
 needs with `@pytest.mark.needs(...)`; `pytest_generate_tests` parametrizes it over exactly the
 backends that declare all of it, so a test for a capability a backend lacks is never collected for
 that backend (not a skip: there is nothing to skip). Tests that take `subject` and need nothing run
-everywhere; the declaration itself is tested too (`console`, `batch`, `host_adapters` and `links`
-are not None exactly when declared), so a declaration cannot drift from the backend.
+everywhere; the declaration itself is tested too (`console`, `batch`, `host_adapters`, `links` and
+`snapshots` are not None exactly when declared), so a declaration cannot drift from the backend.
 
 The backends, and the real parts behind them here:
 - sim: the simulated lab of inventory/seed-lab.yml, in memory (simulated SSH and console); runs anywhere.
@@ -13,7 +13,8 @@ The backends, and the real parts behind them here:
 - vsphere: vcsim (.build/vcsim, `make vcsim`) whose VMware Tools guest operations run in the guests
   of a netns lab of its own (tests/contract/vsphere_lab.py).
 - workstation: the fake vmrest held to VMware's swagger (its published swagger definition), its VMs' Tools answers and
-  SSH leading to the guests of a netns lab of its own (tests/contract/workstation_lab.py).
+  SSH leading to the guests of a netns lab of its own, and the test vmrun (console, snapshots) on the
+  same VMs and guests (tests/contract/workstation_lab.py).
 A backend's lab is opened once per session (when its first test runs) and closed when pytest moves
 on to the next backend; tests restore what they change. A missing real part skips that backend's
 tests with the reason via tests.conftest.require, and fails them under CI=true: nothing real may
@@ -38,11 +39,14 @@ from tests.contract.workstation_lab import open_workstation
 EVERYWHERE = frozenset({"adapters", "power", "guest_nics", "files", "commands", "matrix"})
 
 BACKENDS = (
-    BackendSpec("sim", EVERYWHERE | {"console", "host_adapters", "links"}, frozenset({"ssh"}), open_sim),
+    BackendSpec("sim", EVERYWHERE | {"console", "host_adapters", "links", "snapshots"}, frozenset({"ssh"}), open_sim),
     BackendSpec("netns", EVERYWHERE | {"console", "host_adapters", "links"}, frozenset({"ssh"}), open_netns),
-    BackendSpec("vsphere", EVERYWHERE | {"console", "batch", "links"}, frozenset({"vmware-tools"}), open_vsphere),
-    # vmrest: no links; labkit beside vmrest is on the host, so it switches the host's adapters
-    BackendSpec("workstation", EVERYWHERE | {"host_adapters"}, frozenset({"ssh"}), open_workstation),
+    BackendSpec("vsphere", EVERYWHERE | {"console", "batch", "links", "snapshots"}, frozenset({"vmware-tools"}),
+                open_vsphere),
+    # vmrest: no links; labkit beside vmrest is on the host, so it switches the host's adapters and
+    # uses vmrun there (the test vmrun, on the fake vmrest's VMs): its console and its snapshots
+    BackendSpec("workstation", EVERYWHERE | {"console", "host_adapters", "snapshots"}, frozenset({"ssh"}),
+                open_workstation),
 )
 
 

@@ -26,6 +26,7 @@ CAPABILITIES = frozenset({
     "batch",          # lab.batch is not None
     "host_adapters",  # lab.host_adapters is not None
     "links",          # lab.links is not None: an adapter's virtual cable plugged in and out
+    "snapshots",      # lab.snapshots is not None: take a VM's named snapshot and revert to it
     "matrix",         # runner.run_step with a PingMatrix probes from inside the guests
 })
 

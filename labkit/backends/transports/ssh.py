@@ -293,10 +293,18 @@ def to_vm(inventory: Inventory, node: str, backend: str, address: str | None = N
           bastions: Bastions | None = None) -> GuestTransport:
     """SSH to an inventory VM for a backend whose guests are reached only that way (vSphere,
     Workstation); `address` overrides the inventory's (safe apply's proof at a new address).
-    `bastions`: the lab's jump host connections, shared by its guests (else one set per transport)."""
+    `bastions`: the lab's jump host connections, shared by its guests (else one set per transport).
+    The LAN router too, when `lan.router_ssh` says how to log in to it (at `lan.router` by default):
+    these backends build no router, but a real lab's may take SSH, and matrices ping from it."""
+    router_ssh = inventory.lan.router_ssh
+    if node == "router" and router_ssh is not None:
+        at = address or (None if router_ssh.address else str(inventory.lan.router))
+        to: dict[str, Any] = {"address": at} if at else {}
+        return from_inventory(node, router_ssh, inventory=inventory, bastions=bastions, **to)
     if node not in inventory.vm_names:
-        raise TransportError(f"{node}: the {backend} backend reaches only VMs, over SSH; it has no channel "
-                             f"to {node!r} (the host, the router and externals are not driven)")
+        hint = "give lan.router_ssh to ping from it" if node == "router" else "the host and externals are not driven"
+        raise TransportError(f"{node}: the {backend} backend reaches only VMs, over SSH (and the LAN router when "
+                             f"lan.router_ssh says how); it has no channel to {node!r} ({hint})")
     ssh = effective_ssh(inventory, node)
     if ssh is None:
         raise TransportError(f"{node}: the inventory gives no ssh settings, and {backend} guests are reached "

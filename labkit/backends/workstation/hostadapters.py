@@ -4,7 +4,8 @@ The tutorial's key step is "disable VMware Network Adapter VMnet8 on the host": 
 traffic on NAT stops while the VM still reaches the internet. When labkit runs on the Workstation
 host (placement.py), that adapter is one of this machine's: `HostAdapterSwitch` is the lab's
 HostAdapters capability, through PowerShell on Windows (winadapters.py) or iproute2 on Linux
-(linuxadapters.py), picked by the OS labkit really runs on. Every change is read back.
+(linuxadapters.py, which also takes a disabled adapter's address away and puts the inventory's
+back, as the model has it), picked by the OS labkit really runs on. Every change is read back.
 
 The same switch answers `hypervisor.host_adapter_enabled`, so the model starts from what the OS
 says, not from what the inventory assumed. Where the OS cannot say (it has no adapter on that
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv4Interface
 from typing import Protocol
 
 from labkit.backends.transports.commands import CommandRunner, LocalRunner
@@ -41,14 +43,27 @@ class HostNics(Protocol):
     def switch(self, nic: HostNic, enabled: bool) -> None: ...
 
 
-def host_nics(platform: str | None = None, runner: CommandRunner | None = None) -> HostNics | None:
-    """This machine's (or `platform`'s) adapters, through `runner` (default: run here, no shell)."""
+def host_nics(platform: str | None = None, runner: CommandRunner | None = None,
+              addresses: Mapping[str, IPv4Interface] | None = None) -> HostNics | None:
+    """This machine's (or `platform`'s) adapters, through `runner` (default: run here, no shell).
+    `addresses` (vmnet8 -> 10.0.0.1/24): what a Linux host's adapter gets back when it is enabled."""
     family = host_family(platform)
     if family == "windows":
         return WindowsHostNics(runner or LocalRunner())
     if family == "linux":
-        return LinuxHostNics(runner or LocalRunner())
+        return LinuxHostNics(runner or LocalRunner(), addresses)
     return None
+
+
+def adapter_addresses(inventory: Inventory) -> dict[str, IPv4Interface]:
+    """Each VMnet's host adapter address with its network's prefix, as the inventory has it (already
+    checked against the host's networking files when the lab was opened)."""
+    out = {}
+    for name, (_, vnet) in NetworkMap(inventory).setting.items():
+        net = inventory.networks[name]
+        if net.host_adapter is not None and net.subnet is not None:
+            out[vnet] = IPv4Interface(f"{net.host_adapter.address}/{net.subnet.prefixlen}")
+    return out
 
 
 class HostAdapterSwitch:
@@ -75,7 +90,7 @@ class HostAdapterSwitch:
     @classmethod
     def for_this_machine(cls, inventory: Inventory, runner: CommandRunner | None = None,
                          platform: str | None = None) -> HostAdapterSwitch:
-        return cls(inventory, host_nics(platform, runner), host_family(platform))
+        return cls(inventory, host_nics(platform, runner, adapter_addresses(inventory)), host_family(platform))
 
     # ---- reading ----------------------------------------------------------------------------------
 

@@ -5,6 +5,13 @@ after it. `ip -j link show vmnet8` reads its state (the UP flag is the administr
 disabling the adapter turns off); `ip link set vmnet8 down|up` switches it, which needs root
 (CAP_NET_ADMIN): refused, the kernel changes nothing, and labkit says what is missing.
 
+A link that is down keeps its addresses, and Linux keeps them as the host's own: the host still
+pings 10.0.0.1 and answers for it on its other links (weak host model). A disabled adapter in the
+tutorial (Windows' Disable) and in VMware's own Linux set-up (no host virtual adapter: no vmnet8
+at all) has no address, and that is what the model predicts. So where labkit knows the adapter's
+address (the inventory's host_adapter, checked against the host's networking files), disabling
+also takes the link's IPv4 addresses away, and enabling puts that address back.
+
 Every command is an argv list run by an injected CommandRunner, so the same code runs inside a
 network namespace (a runner with the prefix ["ip", "netns", "exec", NS]) and on captured outputs.
 """
@@ -13,7 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Interface
 from typing import NoReturn
 
 from labkit.backends.transports.commands import CommandRunner
@@ -31,6 +39,18 @@ def show_argv(vnets: Sequence[str]) -> list[str]:
 
 def set_argv(vnet: str, enabled: bool) -> list[str]:
     return ["ip", "link", "set", *_checked([vnet]), "up" if enabled else "down"]
+
+
+def switch_argvs(vnet: str, enabled: bool, address: IPv4Interface | None = None) -> list[list[str]]:
+    """The commands that disable (link down, then its IPv4 addresses away) or enable (link up, then
+    `address` back) the adapter; without an address, the link alone."""
+    argvs = [set_argv(vnet, enabled)]
+    if address is not None:
+        if enabled:
+            argvs.append(["ip", "addr", "replace", address.with_prefixlen, "brd", "+", "dev", vnet])
+        else:
+            argvs.append(["ip", "-4", "addr", "flush", "dev", vnet])
+    return argvs
 
 
 def _checked(vnets: Sequence[str]) -> list[str]:
@@ -60,10 +80,14 @@ def parse_ip_links(text: str) -> list[HostNic]:
 
 
 class LinuxHostNics:
-    """The vmnetN links of the Linux host labkit runs on (or of a namespace, through the runner's prefix)."""
+    """The vmnetN links of the Linux host labkit runs on (or of a namespace, through the runner's prefix).
 
-    def __init__(self, runner: CommandRunner) -> None:
+    `addresses`: each VMnet's host adapter address (vmnet8 -> 10.0.0.1/24); a VMnet without one is
+    switched by its link alone."""
+
+    def __init__(self, runner: CommandRunner, addresses: Mapping[str, IPv4Interface] | None = None) -> None:
         self.runner = runner
+        self.addresses = dict(addresses or {})
 
     def read(self, vnets: Sequence[str]) -> dict[str, HostNic]:
         """The links on `vnets` the host has (a VMnet without one is absent from the result)."""
@@ -77,14 +101,15 @@ class LinuxHostNics:
         return {n.vnet: n for n in parse_ip_links(res.stdout) if n.vnet in vnets}
 
     def switch(self, nic: HostNic, enabled: bool) -> None:
-        argv = set_argv(nic.vnet, enabled)
-        res = self.runner.run(argv)
-        if res.ok:
-            return
-        if "Operation not permitted" in res.stderr or "Permission denied" in res.stderr:
-            raise BackendError(f"host: switching {nic.vnet} needs root (CAP_NET_ADMIN), which labkit does not "
-                               f"have; nothing was changed (run labkit with sudo): {res.stderr.strip()[:200]}")
-        _fail(res, " ".join(argv))
+        """The link first: without root it is refused and nothing has changed."""
+        for argv in switch_argvs(nic.vnet, enabled, self.addresses.get(nic.vnet)):
+            res = self.runner.run(argv)
+            if res.ok:
+                continue
+            if "Operation not permitted" in res.stderr or "Permission denied" in res.stderr:
+                raise BackendError(f"host: switching {nic.vnet} needs root (CAP_NET_ADMIN), which labkit does "
+                                   f"not have; nothing was changed (run labkit with sudo): {res.stderr.strip()[:200]}")
+            _fail(res, " ".join(argv))
 
 
 def _fail(res: CommandResult, what: str) -> NoReturn:

@@ -1,10 +1,10 @@
 """Where labkit runs relative to the Workstation host, decided from the inventory alone (no I/O).
 
-Two things follow from it: whether the host's own virtual adapters ("VMware Network Adapter
-VMnet8") can be switched, and whether the matrix's "host" is this machine. Both need labkit on
-the Workstation host itself: vmrest on a loopback address, or no vmrest at all (.vmx files are
-edited here, so the VMs are here). vmrest on another address is another machine, which labkit
-has no channel to. `capabilities()` says so before a lab is opened, so `labkit check` can refuse
+What follows from it: whether the host's own virtual adapters ("VMware Network Adapter VMnet8")
+can be switched, whether the matrix's "host" is this machine, and whether vmrun (a console into
+the guests, snapshots) can be used. All need labkit on the Workstation host itself: vmrest on a
+loopback address, or no vmrest at all (.vmx files are edited here, so the VMs are here). vmrest
+on another address is another machine, which labkit has no channel to. `capabilities()` says so before a lab is opened, so `labkit check` can refuse
 a step the lab could not do (labkit.backends.capabilities).
 
 This module imports nothing heavy: the package's __init__ uses it, and `labkit check` must not
@@ -47,11 +47,18 @@ def capabilities(inventory: Inventory) -> frozenset[str]:
     """What a Workstation lab opened from `inventory` has beyond the Lab protocol: `host_adapters`
     when labkit runs on the host and the host is Windows or Linux; `links` (an adapter's cable) in
     .vmx mode only, as ethernetN.startConnected (vmrest 1.3.0 has no call that connects or
-    disconnects a NIC); never a console (VMware Tools' guest operations are not in vmrest) nor a
-    batch set-mode."""
+    disconnects a NIC); when labkit runs on the host, vmrun's `snapshots`, and its `console`
+    (VMware Tools' guest operations, which vmrest lacks) once some VM has a guest_login. vmrun
+    itself is looked for when first used (no I/O here): a missing one is that step's error. Never
+    a batch set-mode."""
     caps = set()
-    if on_the_host(inventory) and inventory.host.os in SWITCHABLE_HOST_OS:
+    here = on_the_host(inventory)
+    if here and inventory.host.os in SWITCHABLE_HOST_OS:
         caps.add("host_adapters")
     if not uses_vmrest(inventory.backend):
         caps.add("links")
+    if here:  # vmrun drives the VMs of the machine it runs on only
+        caps.add("snapshots")
+        if any(vm.guest_login is not None for vm in inventory.vms):
+            caps.add("console")
     return frozenset(caps)

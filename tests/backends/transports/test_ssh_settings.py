@@ -156,3 +156,24 @@ def test_names_are_resolved_once_per_run_and_kept_behind_a_jump_host(tmp_path, m
     monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: calls.append(a) or [])
     assert addresses.of("win7") == "127.0.0.1" and calls == []  # resolved once per run
     assert SshAddresses(inventory_from_data(_seed())).of("centos") == "10.0.0.101"
+
+
+def test_the_router_is_reached_over_ssh_when_the_inventory_says_how(tmp_path):
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text("")
+    data = _seed()
+    assert "router_ssh" not in data["lan"]
+    with pytest.raises(TransportError, match=r"no channel to 'router' \(give lan.router_ssh to ping from it\)"):
+        to_vm(inventory_from_data(data), "router", "workstation")
+    data["lan"]["router_ssh"] = {"user": "admin", "port": 2222, "config_file": str(cfg)}
+    router = to_vm(inventory_from_data(data), "router", "workstation")  # at lan.router, 192.168.1.1
+    data["lan"]["router_ssh"]["address"] = "192.0.2.1"
+    elsewhere = to_vm(inventory_from_data(data), "router", "vsphere")
+    try:
+        assert (router.kind, router.host, router.user, router.port) == ("ssh", "192.168.1.1", "admin", 2222)
+        assert elsewhere.host == "192.0.2.1"
+    finally:
+        router.close()
+        elsewhere.close()
+    with pytest.raises(TransportError, match=r"no channel to 'internet' \(the host and externals are not driven"):
+        to_vm(inventory_from_data(data), "internet", "workstation")

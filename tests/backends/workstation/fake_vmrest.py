@@ -218,7 +218,12 @@ class FakeVmrest:
             return 400, _err(400, f"no virtual network {body['vmnet']}")
         nic["type"] = body["type"]
         nic["vmnet"] = body["vmnet"].lower() if body["type"] == "custom" else DEFAULT_VNET[body["type"]]
+        self.nic_changed(vm, nic)
         return 200, dict(nic)
+
+    def nic_changed(self, vm: FakeVm, nic: dict) -> None:
+        """Called (under the lock) once a NIC has taken its new type and vmnet: a subclass with real
+        guests behind it moves the guest's port there."""
 
     def getIPAddress(self, p, body):
         vm = self._vm(p)

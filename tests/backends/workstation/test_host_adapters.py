@@ -239,6 +239,7 @@ class FakeLinux:
     def __init__(self, links: dict[str, bool], root: bool = True) -> None:
         self.links, self.root = links, root
         self.calls: list[list[str]] = []
+        self.addresses: dict[str, list[str]] = {name: [] for name in links}  # IPv4 addresses per link
 
     def run(self, argv: Sequence[str], timeout: float | None = None) -> CommandResult:
         argv = list(argv)
@@ -253,6 +254,12 @@ class FakeLinux:
             if not self.root:
                 return CommandResult(2, "", "RTNETLINK answers: Operation not permitted\n")
             self.links[argv[3]] = argv[4] == "up"
+            return CommandResult(0)
+        if argv[:5] == ["ip", "-4", "addr", "flush", "dev"]:
+            self.addresses[argv[5]] = []
+            return CommandResult(0)
+        if argv[:3] == ["ip", "addr", "replace"] and argv[4:7] == ["brd", "+", "dev"]:
+            self.addresses[argv[7]] = [argv[3]]
             return CommandResult(0)
         raise AssertionError(f"unexpected command {argv}")
 
@@ -373,6 +380,24 @@ def test_linux_down_and_up_with_iproute2():
     assert ["ip", "-j", "link", "show", "vmnet8"] in host.calls  # read back by name
     assert host.links["vmnet8"] is False and switch.enabled("nat") is False
     assert switch.set_host_adapter("nat", True) is True and host.links["vmnet8"] is True
+
+
+def test_linux_takes_a_disabled_adapters_address_away_and_gives_the_inventorys_back():
+    """A down link keeps its addresses as the host's own (the host would still answer for 10.0.0.1),
+    so labkit's switch on the host removes them too, as Windows' Disable and the model do."""
+    host = FakeLinux({"vmnet1": True, "vmnet8": True, "vmnet2": True})
+    host.addresses["vmnet8"] = ["10.0.0.1/24"]
+    switch = HostAdapterSwitch.for_this_machine(inventory("linux"), host, "linux")
+    assert switch.set_host_adapter("nat", False) is True
+    changes = [c for c in host.calls if "-j" not in c]
+    assert changes == [["ip", "link", "set", "vmnet8", "down"], ["ip", "-4", "addr", "flush", "dev", "vmnet8"]]
+    assert (host.links["vmnet8"], host.addresses["vmnet8"]) == (False, [])
+    host.calls.clear()
+    assert switch.set_host_adapter("nat", True) is True
+    changes = [c for c in host.calls if "-j" not in c]
+    assert changes == [["ip", "link", "set", "vmnet8", "up"],
+                       ["ip", "addr", "replace", "10.0.0.1/24", "brd", "+", "dev", "vmnet8"]]
+    assert (host.links["vmnet8"], host.addresses["vmnet8"]) == (True, ["10.0.0.1/24"])
 
 
 def test_linux_without_root_is_a_clear_error():

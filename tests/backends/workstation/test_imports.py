@@ -17,9 +17,11 @@ PACKAGE = Path(package.__file__).parent
 NAME = "labkit.backends.workstation"
 # what the package may use of labkit: the model, errors, protocols, clock and OS helpers at the
 # bottom, and the backends' shared SSH/local transports, command runner and address lookup beside it
+# (and the SSH-then-console fallback with the inventory's SSH settings, for the vmrun console)
 ALLOWED = {"labkit.errors", "labkit.model", "labkit.protocols", "labkit.clock", "labkit.osutil",
-           "labkit.backends.addresses", "labkit.backends.transports.ssh", "labkit.backends.transports.local",
-           "labkit.backends.transports.commands", "labkit.backends.transports.bastions"}
+           "labkit.backends.addresses", "labkit.backends.consoles", "labkit.backends.transports.ssh", "labkit.backends.transports.local",
+           "labkit.backends.transports.commands", "labkit.backends.transports.bastions",
+           "labkit.backends.transports.fallback", "labkit.backends.transports.sshinventory"}
 
 
 def imports() -> dict[str, set[str]]:

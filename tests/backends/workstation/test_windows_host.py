@@ -78,10 +78,10 @@ def test_capabilities_are_known_before_the_lab_opens():
     local_vmrest = inventory_from_data(inventory_data(host="127.0.0.1", user="u", password_env="PW"), "x")
     remote_vmrest = inventory_from_data(inventory_data(host="192.0.2.10", user="u", password_env="PW"), "x")
     mac = inventory_from_data({**inventory_data(), "host": {"lan_address": "192.168.1.100", "os": "macos"}}, "x")
-    assert capabilities(on_host) == frozenset({"host_adapters", "links"})  # .vmx: startConnected
-    assert capabilities(local_vmrest) == frozenset({"host_adapters"})
+    assert capabilities(on_host) == frozenset({"host_adapters", "links", "snapshots"})  # .vmx: startConnected
+    assert capabilities(local_vmrest) == frozenset({"host_adapters", "snapshots"})  # snapshots: vmrun, on the host
     assert capabilities(remote_vmrest) == frozenset()
-    assert capabilities(mac) == frozenset({"links"})
+    assert capabilities(mac) == frozenset({"links", "snapshots"})
     # and the lab agrees with the declaration
     from labkit.backends.workstation.vmrest import VmrestClient
 
