@@ -68,6 +68,21 @@ class Cell:
         """A conflict cell nobody stated an expectation for: shown as a conflict, neither passed nor failed."""
         return self.conflict is not None and self.expected is None
 
+    @property
+    def verdict(self) -> Verdict:
+        """What was seen: `observed.verdict`."""
+        return self.observed.verdict
+
+    @property
+    def reason(self) -> str | None:
+        """Why, in words: what the probe reported (no reply, an error), else the model's explanation."""
+        return self.observed.reason or self.expected_reason
+
+    @property
+    def rtt(self) -> float | None:
+        """The average round trip in ms, when replies came (`observed.rtt_avg_ms`)."""
+        return self.observed.rtt_avg_ms
+
 
 @dataclass(slots=True)
 class MatrixResult:
@@ -131,6 +146,34 @@ class RunResult:
     @property
     def matrices(self) -> list[MatrixResult]:
         return [s.matrix for s in self.steps if s.matrix is not None]
+
+    def matrix(self, step: str) -> MatrixResult:
+        """The matrix of the step named `step` (KeyError naming the run's matrix steps)."""
+        for s in self.steps:
+            if s.name == step and s.matrix is not None:
+                return s.matrix
+        raise KeyError(f"no matrix step {step!r} (matrix steps: {', '.join(m.step for m in self.matrices) or 'none'})")
+
+    def cell(self, source: str, target: str, step: str | None = None) -> Cell:
+        """The cell `source -> target` of matrix step `step`; without `step`, of the one matrix that
+        has the pair (a KeyError names the steps when several do: a playbook often probes a pair
+        before and after a change, and which one is meant is not guessed)."""
+        if step is not None:
+            return self.matrix(step).cell(source, target)
+        found = [(m.step, c) for m in self.matrices for c in m.cells if c.source == source and c.target == target]
+        if len(found) == 1:
+            return found[0][1]
+        if not found:
+            raise KeyError(f"no matrix of this run has {source} -> {target}")
+        raise KeyError(f"{source} -> {target} is in {len(found)} matrices ({', '.join(repr(s) for s, _ in found)}): "
+                       "name one with step=")
+
+    def failed_steps(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.ok]
+
+    def failed_cells(self) -> list[Cell]:
+        """Every matrix's cells that did not hold, in step order."""
+        return [c for m in self.matrices for c in m.failed_cells()]
 
 
 # ---- the lab as a matrix saw it: plain strings, for drawing (labkit/report/as_html.py) ----------
