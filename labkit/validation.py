@@ -63,6 +63,9 @@ def _real_loc(data: Any, loc: tuple) -> Loc:
     return tuple(out)
 
 
+PLACEHOLDER = "<fill in>"  # what `labkit discover` writes where it could not find a value
+
+
 def _message(err: ErrorDetails) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
@@ -184,6 +187,8 @@ def _translate(exc: ValidationError, data: Any, source: Source, base: Loc, cut: 
         message = _message(err)
         if err["type"] in MISMATCH:  # every alternative refused the value's type: say them all at once
             message = _expected(mismatches[loc], err.get("input"))
+        if err.get("input") == PLACEHOLDER:
+            message = f"not filled in yet: `labkit discover` left {PLACEHOLDER} here (the comment beside it says what to write)"
         key = (field_loc, message)
         if key in seen:
             continue
