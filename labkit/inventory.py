@@ -13,6 +13,8 @@ not missing here: `deferred_facts` lists them, `offline_notes` words them for `l
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -20,10 +22,11 @@ from pathlib import Path
 
 from pydantic import PrivateAttr
 
+from labkit.dialects import plainconfig
 from labkit.errors import InputError, InputErrors
 from labkit.model import RESERVED, DhcpPool, Inventory
 from labkit.validation import validate
-from labkit.yamlsrc import Loc, Source, dotted, load
+from labkit.yamlsrc import MAX_BYTES, Loc, Source, dotted, load
 
 VMNET_FACTS = ("subnet", "host_adapter", "gateway", "dhcp")  # what a Workstation VMnet tells a network
 
@@ -203,6 +206,8 @@ def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str
                 else ("ssh", "become")
             yield src.error(f"{vm.name} is a windows guest: become (sudo) is for linux guests; log in as an "
                             "administrator instead (set become: null for this VM)", where)
+        if inv.backend.type != "sim":  # a real guest (or the netns lab, as root here) runs what its files say
+            yield from _seed_files(vm.files, loc + ("files",), src)
         names = set()
         for j, ad in enumerate(vm.adapters):
             aloc = loc + ("adapters", j)
@@ -227,6 +232,41 @@ def _coherence(inv: Inventory, src: Source, left: frozenset[tuple[str | int, str
                     yield src.error(f"duplicate static address {ip} (also on line {src.line_of(statics[ip])})",
                                     aloc + ("config", "address"))
                 statics[ip] = aloc + ("config", "address")
+
+
+def seed_file_errors(inv: Inventory) -> list[InputError]:
+    """Every `files:` value that is not plain configuration, whatever the inventory's backend: the
+    netns lab checks it before it builds guests from any inventory (`lab up`)."""
+    src = source_of(inv)
+    return [err for i, vm in enumerate(inv.vms) for err in _seed_files(vm.files, ("vms", i, "files"), src)]
+
+
+def _seed_files(files: dict[str, str], loc: Loc, src: Source) -> Iterator[InputError]:
+    """`files:` content that is not plain configuration for its dialect (labkit.dialects.plainconfig),
+    each at the inventory line it is written on."""
+    for path, text in files.items():
+        for n, why in plainconfig.problems(path, text):
+            yield InputError(f"line {n} of the file: {why}", file=src.path,
+                             line=_content_line(src, loc + (path,), n), field=dotted(loc + (path,)))
+
+
+def _content_line(src: Source, loc: Loc, n: int) -> int | None:
+    """The inventory line holding line `n` of a `files:` value: below the key for a literal block
+    scalar (`path: |`), else the value's own line. The file is read again only for this, on error."""
+    line = src.line_of(loc)
+    if line is None or not os.path.isfile(src.path):
+        return line
+    try:
+        with open(src.path, encoding="utf-8", errors="replace") as f:
+            rows = f.read(MAX_BYTES + 1).split("\n")
+    except OSError:
+        return line
+    if 0 < line <= len(rows) and _BLOCK_SCALAR.search(rows[line - 1]):
+        return line + n
+    return line
+
+
+_BLOCK_SCALAR = re.compile(r"[|][0-9+-]*[ \t]*(?:#.*)?$")
 
 
 def infrastructure(inv: Inventory) -> dict[IPv4Address, str]:

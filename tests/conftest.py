@@ -53,3 +53,14 @@ def shared_files(sub: str, pattern: str = "*") -> list[Path]:
     """List shared data files at collection time; empty when absent (the test then skips/fails)."""
     path = SHARED / sub
     return sorted(p for p in path.glob(pattern) if p.is_file()) if path.is_dir() else []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lab_locks_of_this_session(tmp_path_factory: pytest.TempPathFactory):
+    """Lab locks (labkit/lablock.py) in a folder of this test session's own, for in-process runs and
+    subprocesses alike: tests running at the same time elsewhere on the machine, on labs of the same
+    names, are other users' labs, and the user's own locks are left alone. (netns labs are locked
+    beside their state directories, machine-wide, as they are built.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABKIT_LOCK_DIR", str(tmp_path_factory.mktemp("lab-locks")))
+        yield

@@ -4,6 +4,10 @@ address over the network before disarming the timer. If that proof does not come
 guest restores the backup and re-applies it by itself; labkit then checks the old address answers
 again and reports the step failed with the reason.
 
+The timer is recorded in the guest until it is confirmed or has reverted (pending.py), so a later run
+that finds one left armed by a run that died settles it (waits for it, or cancels it) before it
+reads the file: it never reports `unchanged` against a file that is about to be reverted.
+
 This is `netplan try` / Junos "commit confirmed" for every dialect, including RHEL's ifcfg, for
 which no existing tool does it. The proof goes over the network only (never the console): a
 console would happily confirm a configuration nobody can reach. The console, where the backend has
@@ -23,6 +27,7 @@ from labkit.clock import SYSTEM, Clock
 from labkit.dialects import FileDialect, file_dialect
 from labkit.errors import LabkitError, TransportError
 from labkit.guest.config import edited, file_mode
+from labkit.guest.pending import record, record_path, revert_script, settle
 from labkit.netconfig import InterfaceConfig
 from labkit.protocols import GuestTransport
 
@@ -51,10 +56,11 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
     """
     d = file_dialect(dialect)
     path = d.path_for(interface)
+    settled = settle(channel, path, console=console, clock=clock, poll=poll)
     old = channel.read_file(path)
     new = edited(dialect, old, interface, cfg)
     if new == old:
-        return f"{interface}: unchanged"
+        return f"{interface}: unchanged" + (f" ({settled})" if settled else "")
     token = _stamp()
     backup = f"{path}.labkit-{token}.bak"
     confirm = f"{RUN}/labkit-confirm-{token}"
@@ -63,11 +69,13 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
     # timer copies it back with cp, which gives the copy the backup's mode (0600 would leave an
     # ifcfg file unreadable to the tools that read it as a user)
     channel.write_file(backup, old, file_mode(dialect))
-    timer = (f"sleep {int(rollback_after)}\n[ -e {confirm} ] && exit 0\n"
-             f"cp {backup} {path}.labkit-revert && mv -f {path}.labkit-revert {path}\n"
-             f"{restart}\necho reverted > {RUN}/labkit-reverted-{token}\n")
-    channel.write_file(f"{RUN}/labkit-revert-{token}.sh", timer, 0o700)
-    channel.run(f"setsid -f sh {RUN}/labkit-revert-{token}.sh >/dev/null 2>&1 </dev/null")
+    armed = record_path(token)  # removed by the proof, or by the revert once done (pending.py)
+    revert = (f"[ -e {confirm} ] && rm -f {armed} && exit 0\n"
+              f"cp {backup} {path}.labkit-revert && mv -f {path}.labkit-revert {path}\n"
+              f"{restart}\necho reverted > {RUN}/labkit-reverted-{token}\nrm -f {armed}\n")
+    channel.write_file(revert_script(token), revert, 0o700)
+    channel.write_file(armed, record(token, path, backup, int(rollback_after)), 0o600)
+    channel.run(f"setsid -f sh -c 'sleep {int(rollback_after)}; sh {revert_script(token)}' >/dev/null 2>&1 </dev/null")
     channel.write_file(path, new, file_mode(dialect))
     applied = f"{RUN}/labkit-applied-{token}"
     # detached: the restart may cut the very session that started it
@@ -77,7 +85,7 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
     proof = f"[ -e {applied} ]"
     if cfg.gateway is not None:
         proof += f" && ping -c 1 -W 1 {cfg.gateway} >/dev/null 2>&1"
-    proof += f" && touch {confirm}"
+    proof += f" && touch {confirm} && rm -f {armed}"
 
     deadline = clock.monotonic() + max(1.0, rollback_after - 2)
     want = cfg.address.ip if cfg.mode == "static" and cfg.address else None
@@ -89,7 +97,8 @@ def safe_apply(channel: GuestTransport, dialect: str, interface: str, cfg: Inter
                 guest = reach(address)
                 try:
                     if guest.run(proof, timeout=10).ok:
-                        return f"{interface}: {address} confirmed (backup {backup})"
+                        return (f"{interface}: {address} confirmed (backup {backup})"
+                                + (f"; {settled}" if settled else ""))
                 finally:
                     guest.close()
             except TransportError as exc:
@@ -146,7 +155,7 @@ def _restore(con: GuestTransport, path: str, backup: str, old: str, restart: str
     # a late timer must not run its revert over ours; the bracket keeps pkill's own shell unmatched
     con.run(f"pkill -f 'labkit-revert-[{token[0]}]{token[1:]}' >/dev/null 2>&1")
     con.write_file(path, old, file_mode(dialect))
-    result = con.run(restart, timeout=120)
+    result = con.run(f"{restart}; status=$?; rm -f {record_path(token)}; exit $status", timeout=120)
     if not result.ok:
         raise RolledBack(f"labkit restored {path} through the console but re-applying it failed "
                          f"(exit {result.exit_status}): {(result.stderr or result.stdout).strip()[-200:]} "

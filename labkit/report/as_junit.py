@@ -2,11 +2,18 @@
 
 A cell caught in an address conflict that nobody stated an expectation for is a skipped case with
 the conflict as its reason: the model will not guess it, and it is not a failure either.
+
+Names, reasons and guest output may hold characters XML 1.0 cannot carry at all (NUL, ESC and the
+other C0 controls but tab, newline and CR; lone surrogates; U+FFFE, U+FFFF): one of them makes the
+whole file unreadable to a CI server. They, and what a CI page should not be handed raw (DEL, C1
+controls, bidi overrides), are written as their Python escapes (`\\x1b`), so the text still says what
+the guest printed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 
 from labkit.report.as_json import _write_atomic
@@ -78,7 +85,15 @@ def to_junit(run: RunResult) -> str:
         _count(suite, suite.findall("testcase"))
     _count(root, root.findall("testsuite/testcase"))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml_safe('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 cannot carry (or a CI page should not show raw) escaped."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def write_junit(run: RunResult, path: str | os.PathLike[str]) -> None:

@@ -7,7 +7,8 @@ at them, write them out yourself:
 
     .venv/bin/python tests/hostile/make_corpus.py /tmp/hostile      # then: labkit check /tmp/hostile/...
 
-Categories (the case name's prefix): yaml-merge, yaml-tag, yaml-directive, yaml-alias, yaml-deep,
+Categories (the case name's prefix): files (`files:` content a netns or real guest would run, at
+its line), markup (Rich markup, OSC 8 links and HTML in names), yaml-merge, yaml-tag, yaml-directive, yaml-alias, yaml-deep,
 yaml-key, yaml-dup, yaml-big, file (non-regular and oversized), bytes (encodings, control
 characters, binaries), inject (shell metacharacters in every string that reaches a guest or a
 shell: tests/broken already has $( ) ` ; ' " and newline for some fields, these are the others, for
@@ -768,10 +769,92 @@ def misc_cases() -> list[Case]:
     ]
 
 
+# ---- `files:` a netns or real guest would run, and names that are terminal markup ---------------
+
+IFCFG = "/etc/sysconfig/network-scripts/ifcfg-eth0"
+# Lines an ifcfg file may not hold where a shell sources it (the netns lab's guests, a real RHEL)
+SOURCED = {"command": "touch /tmp/labkit-proof", "subst": "IPADDR=$(touch /tmp/labkit-proof)",
+           "subst-quoted": 'NAME="$(touch /tmp/labkit-proof)"', "backquote": "GATEWAY=`touch /tmp/labkit-proof`",
+           "backquote-word": "UUID=`id`", "semicolon": "ONBOOT=yes; touch /tmp/labkit-proof",
+           "and": "ONBOOT=yes && reboot", "pipe": "ONBOOT=yes | sh", "function": "f() { touch /tmp/labkit-proof; }",
+           "expansion": "UUID=${UUID}", "arithmetic": "PREFIX=$((24))", "dot": ". /etc/labkit-proof",
+           "source": "source /etc/labkit-proof", "exec": "exec reboot", "export": "export IPADDR=10.0.0.9",
+           "two-assignments": "IPADDR=10.0.0.9 GATEWAY=10.0.0.2", "env-prefix": "X=1 reboot",
+           "redirect": "IPADDR=10.0.0.9 >/etc/passwd", "open-quote": "NAME='unclosed",
+           "background": "ONBOOT=yes & reboot", "tilde-command": "~/labkit-proof", "subshell": "(reboot)",
+           "dollar-word": "DEVICE=$1"}
+# ifupdown statements that run a command or pull in another file
+HOOKS = {"post-up": "    post-up touch /tmp/labkit-proof", "pre-up": "    pre-up reboot", "up": "    up reboot",
+         "down": "    down reboot", "pre-down": "    pre-down reboot", "post-down": "    post-down reboot",
+         "source": "source /etc/labkit-proof", "source-directory": "source-directory /etc/labkit.d"}
+_BACKENDS = {"netns": "", "vsphere": "  host: vcenter.example.com\n  user: admin\n  password_env: VC_PW\n",
+             "workstation": ""}
+
+
+def _on(backend: str, text: str) -> str:
+    """The base inventory's text on another backend (its own keys added)."""
+    return text.replace("  type: sim\n", f"  type: {backend}\n{_BACKENDS[backend]}")
+
+
+def files_cases() -> list[Case]:
+    """A VM's `files:` content that its guest would run (labkit.dialects.plainconfig): refused for
+    netns and real backends, at the inventory line that holds the offending line of the file."""
+    out = []
+    for backend in _BACKENDS:
+        for pname, line in SOURCED.items():
+            vms = (f"  - name: x1\n    dialect: ifcfg\n    adapters: [{{interface: eth0, network: nat}}]\n    files:\n"
+                   f"      {IFCFG}: |\n        DEVICE=eth0\n        {line}\n        ONBOOT=yes\n")
+            if backend != "netns" and pname not in ("command", "subst", "backquote", "function", "semicolon"):
+                continue
+            text = _on(backend, inventory(vms=vms))
+            out.append(_text_case(f"files-ifcfg-{pname}-{backend}.yml", text, r"vms\[2\]\.files\[.*line 2 of the file",
+                                  line=_line_of(text, "        " + line)))
+        for hname, line in HOOKS.items():
+            if backend != "netns" and hname not in ("post-up", "source"):
+                continue
+            indent = "        "
+            content = f"{indent}auto eth0\n{indent}iface eth0 inet dhcp\n{indent}{line}\n"
+            vms = (f"  - name: x1\n    dialect: ifupdown\n    adapters: [{{interface: eth0, network: nat}}]\n"
+                   f"    files:\n      /etc/network/interfaces: |\n{content}")
+            text = _on(backend, inventory(vms=vms))
+            out.append(_text_case(f"files-ifupdown-{hname}-{backend}.yml", text,
+                                  rf"vms\[2\]\.files\[.*line 3 of the file: '{hname}'", line=_line_of(text, indent + line)))
+    # in a flow or quoted value, the error names the value's own line
+    text = _on("netns", inventory(vms=f'  - {{name: x1, adapters: [{{interface: eth0, network: nat}}], files: '
+                                      f'{{{IFCFG}: "DEVICE=eth0\\ntouch /tmp/labkit-proof\\n"}}}}\n'))
+    out.append(_text_case("files-ifcfg-quoted-value-netns.yml", text, r"line 2 of the file", marker="name: x1"))
+    return out
+
+
+# A Rich markup tag, an OSC 8 hyperlink and other escapes written as text: names labkit takes as
+# identifiers refuse them (the terminal, JUnit and HTML reports show them as text wherever they
+# may appear: tests/report/test_hostile_text.py)
+MARKUP = {"link": "[link=http://x]a[/link]", "bold": "[bold red]x[/]", "emoji": ":smile:", "osc8": "\x1b]8;;http://x\x07a",
+          "title": "\x1b]0;owned\x07", "html": "<script>alert(1)</script>", "xml-end": "x]]>", "amp": "x&amp;y"}
+
+
+def markup_cases() -> list[Case]:
+    out = []
+    for mname, value in MARKUP.items():
+        for fid, where, snippet, field in (
+                ("vm-name", "vms", "  - {name: @@, adapters: [{interface: eth0, network: nat}]}\n", r"vms\[2\]\.name"),
+                ("network-name", "networks", "  @@: {type: hostonly, subnet: 192.168.57.0/24}\n", r"networks\["),
+                ("external-name", "externals", "  @@: {address: 203.0.113.20}\n", r"externals\["),
+                ("interface", "vms", VM.format(rest="", ad="").replace("eth0", "@@"), r"vms\[2\]\.adapters\[0\]\.interface"),
+                ("label", "vms", VM.format(rest="", ad=", label: @@"), r"vms\[2\]\.adapters\[0\]\.label"),
+                ("step-vms", "step", "  - set_mode: {vms: [@@], mode: nat}\n", r"steps\[6\]\.set_mode\.vms\[0\]")):
+            data, line = _with(_in_file(where, snippet), quote(value))
+            out.append(Case(f"markup-{mname}-{fid}.yml", data, r"error: \S+:\d+: " + field, line))
+        if "\x1b" in value:  # vSphere names may hold brackets, but no control character
+            data, line = _with(inventory(vms=VM.format(rest="backend_name: @@, ", ad="")), quote(value))
+            out.append(Case(f"markup-{mname}-backend-name.yml", data, r"error: \S+:\d+: vms\[2\]\.backend_name", line))
+    return out
+
+
 def cases() -> list[Case]:
     out = (yaml_cases() + alias_cases() + deep_cases() + key_cases() + big_cases() + file_cases() + bytes_cases()
            + inject_cases() + escape_cases() + number_cases() + type_cases() + confusable_cases() + shape_cases()
-           + misc_cases())
+           + misc_cases() + files_cases() + markup_cases())
     names = [c.name for c in out]
     duplicates = {n for n in names if names.count(n) > 1}
     assert not duplicates, duplicates

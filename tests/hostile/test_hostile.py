@@ -132,7 +132,8 @@ def test_run_refuses_what_check_refuses(name: str, corpus: Path) -> None:
 def test_the_corpus_is_large_and_covers_every_category() -> None:
     assert len(CASES) >= 300
     prefixes = {c.name.split("-")[0] for c in CASES}
-    assert {"yaml", "file", "bytes", "inject", "escape", "number", "type", "confusable", "playbook", "misc"} <= prefixes
+    assert {"yaml", "file", "bytes", "inject", "escape", "number", "type", "confusable", "playbook", "misc", "files",
+            "markup"} <= prefixes
     for fid, *_ in make_corpus.FIELDS:  # every field that reaches a guest or a shell gets shell syntax
         assert sum(c.name.startswith("inject-") and c.name.endswith(f"-{fid}.yml") for c in CASES) >= 5
 

@@ -3,8 +3,15 @@
 Everything is made inside namespaces whose names start with the lab's prefix: veth pairs are
 created in the switch namespace and moved straight into their owners, so the root namespace's
 links, routes and firewall never change. State (PIDs, keys, each VM's /etc overlay) lives in
-/var/lib/labkit/netns/PREFIX; `down` kills every process found in the lab's namespaces by PID, deletes the
-namespaces and the state, and also works after a crash (it scans for the prefix).
+/var/lib/labkit/netns/PREFIX; `down` kills the processes inside the lab's namespaces and those it
+started itself (each recorded with its start time when it starts, in processes.json, so a PID the
+kernel has since given to another program is left alone), never a process merely because its
+command line names the lab's directory; it deletes the namespaces and the state, and also works
+after a crash (it scans for the prefix).
+
+A VM runs as root on this machine, so it sees the machine's files read-only, with writable places of
+its own (vmroot.py), and nothing in an inventory's `files:` that its guest would run is seeded
+(labkit.dialects.plainconfig, checked again here whatever the inventory's backend says).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from importlib import resources
 from ipaddress import IPv4Interface
@@ -21,16 +29,18 @@ from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from labkit.guest import config as guestnet
-from labkit.errors import BackendError
+from labkit.errors import BackendError, InputErrors
+from labkit.inventory import seed_file_errors
 from labkit.model import VM, Inventory, Ssh
-from labkit.backends.netns import stack, users
+from labkit.backends.netns import stack, users, vmroot
 from labkit.backends.netns.plan import Dhcp, Plan, Port, VmPlan, make_plan, neighbour_entries
 from labkit.backends.netns.stack import nsrun, run
 
 STATE_ROOT = Path(os.environ.get("LABKIT_STATE", "/var/lib/labkit/netns"))  # not /run: VMs mount their own
-TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "ssh-keygen", "dhclient", "ifup", "fping", "ping",
-         "arping")  # arping: the RHEL guests' duplicate address detection
+TOOLS = ("ip", "iptables", "dnsmasq", "unshare", "nsenter", "setpriv", "ssh-keygen", "dhclient", "ifup", "fping",
+         "ping", "arping")  # arping: the RHEL guests' duplicate address detection; setpriv: a guest's capabilities
 BOOT_TIMEOUT = 60.0
+PROCESSES = "processes.json"  # every process labkit started for the lab: [{"what", "pid", "start"}]
 
 
 # ---- what state.json holds (JSON: plain dicts, typed here) ----
@@ -115,12 +125,18 @@ def neighbour_warning(inv: Inventory) -> str | None:
     needed = neighbour_entries(inv)
     if needed <= limit * 0.9:
         return None
+    want = 2 * needed + 512
     return (f"a full matrix needs about {needed} ARP entries but the kernel keeps at most {limit} "
             "(net.ipv4.neigh.default.gc_thresh3, shared by all namespaces): past it probes are dropped "
-            "and look unreachable; raise it with sysctl before a big matrix")
+            "and look unreachable; labkit leaves the root namespace as it is, so raise it yourself "
+            f"before a big matrix: sysctl -w net.ipv4.neigh.default.gc_thresh3={want} "
+            f"net.ipv4.neigh.default.gc_thresh2={want // 2}")
 
 
 def up(inv: Inventory) -> NetnsState:
+    unsafe = seed_file_errors(inv)  # the guests would run them as root here: refused before anything is built
+    if unsafe:
+        raise InputErrors(unsafe)
     preflight()
     if any(users.vm_ssh(inv, vm).become == "sudo" for vm in inv.vms) and not Path("/usr/bin/sudo").exists():
         raise BackendError("the inventory's guests log in with become: sudo, and sudo is not installed here "
@@ -207,15 +223,18 @@ def _dnsmasq(sdir: Path, dhcp: Dhcp) -> int:
     if dhcp.dns:
         argv.append(f"--dhcp-option=option:dns-server,{dhcp.dns}")
     nsrun(dhcp.ns, *argv)
-    return int(Path(f"{base}.pid").read_text().split()[0])
+    pid = int(Path(f"{base}.pid").read_text().split()[0])
+    _remember(sdir, f"dnsmasq-{dhcp.name}", pid)
+    return pid
 
 
 def _prepare_vm(sdir: Path, vm: VM, vp: VmPlan, ssh: Ssh) -> VmState:
-    """The VM's disk: an /etc overlay seeded with its network config, sshd and login user, a private
-    /root and /home."""
+    """The VM's disk: an /etc overlay seeded with its network config, sshd and login user, its own
+    /root, /home, /var/lib, /var/log and /var/tmp (vmroot.DISK)."""
     d = sdir / f"vm-{vm.name}"
-    for sub in ("etc/ssh", "etc-work", "root/.ssh", "home", "var-lib-dhcp", "etc/dhcp"):
+    for sub in ("etc/ssh", "etc-work", "root/.ssh", "home", "var-lib/dhcp", "var-log", "var-tmp", "etc/dhcp"):
         (d / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(d / "var-tmp", 0o1777)
     etc = d / "etc"
     (etc / "hostname").write_text(vm.name + "\n")
     (etc / "resolv.conf").write_text(f"# {vm.name}\n")
@@ -274,17 +293,20 @@ def _interfaces(vm: VM) -> str:
 
 
 def boot(state: NetnsState, name: str, wait: bool = True) -> Booted:
-    """Power on: the VM's PID 1 in its own UTS, PID and mount namespaces, inside its network namespace."""
+    """Power on: the VM's PID 1 in its own UTS, PID and mount namespaces, inside its network namespace:
+    vmroot.py sets up its file system view and bounds its capabilities, then runs vm-init.sh."""
     vm = state["vms"][name]
     d = Path(vm["dir"])
     (d / "ready").unlink(missing_ok=True)
     init = resources.files("labkit.backends.netns").joinpath("guest/vm-init.sh")
     with resources.as_file(init) as script, open(d / "console.log", "ab") as console:
         proc = subprocess.Popen(["ip", "netns", "exec", vm["ns"], "unshare", "--uts", "--pid", "--fork",
-                                 "--mount-proc", "/bin/sh", str(script), str(d), vm["flavour"], name],
+                                 "--mount-proc", sys.executable, "-I", "-S", vmroot.__file__, str(d),
+                                 vm["flavour"], name, str(script)],
                                 stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     vm["unshare_pid"] = proc.pid
+    _remember(d.parent, f"vm-{name}", proc.pid)
     if wait:
         wait_booted(state, name)
     return {"unshare_pid": proc.pid}
@@ -295,11 +317,24 @@ def wait_booted(state: NetnsState, name: str) -> None:
     d = Path(vm["dir"])
     deadline = time.monotonic() + BOOT_TIMEOUT
     while not (d / "ready").exists():
+        if not _running(vm["unshare_pid"]):
+            log = (d / "console.log").read_text(errors="replace").strip().splitlines()
+            raise BackendError(f"{name} stopped while booting: {log[-1] if log else 'no output'} "
+                               f"(see {d}/console.log)")
         if time.monotonic() > deadline:
             raise BackendError(f"{name} did not boot within {BOOT_TIMEOUT:g} s (see {d}/console.log)")
         time.sleep(0.02)
     children = Path(f"/proc/{vm['unshare_pid']}/task/{vm['unshare_pid']}/children").read_text().split()
-    vm["init_pid"] = int(children[0])
+    init_pid = vm["init_pid"] = int(children[0])
+    _remember(d.parent, f"vm-{name}-init", init_pid)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has: its parent has not reaped it yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def power_off(state: NetnsState, name: str) -> None:
@@ -330,7 +365,7 @@ def down(inv: Inventory) -> dict[str, int]:
     pids: set[int] = set()
     for ns in namespaces:
         pids |= {int(p) for p in run("ip", "netns", "pids", ns, check=False).stdout.split()}
-    pids |= _using(sdir)  # strays whose namespace is already gone (a crash between delete and kill)
+    pids |= _remembered(sdir)  # strays whose namespace is already gone (a crash between delete and kill)
     for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + 3
@@ -350,19 +385,32 @@ def down(inv: Inventory) -> dict[str, int]:
     return {"namespaces": len(namespaces), "killed": len(pids)}
 
 
-def _using(sdir: Path) -> set[int]:
-    """Processes whose command line names the lab's state directory (its dnsmasqs, its VM inits)."""
-    marker = str(sdir).encode()
-    found = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if marker in (proc / "cmdline").read_bytes():
-                    found.add(int(proc.name))
-            except OSError:
-                continue
-    found.discard(os.getpid())
-    return found
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot, /proc/PID/stat's 22nd field): with the PID,
+    it names one process, even after the PID is reused. None: no such process."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _remember(sdir: Path, what: str, pid: int) -> None:
+    """Record a process labkit started for the lab (`down` stops it, and only it)."""
+    path = sdir / PROCESSES
+    known = json.loads(path.read_text()) if path.is_file() else []
+    known.append({"what": what, "pid": pid, "start": start_time(pid)})
+    tmp = sdir / (PROCESSES + ".tmp")
+    tmp.write_text(json.dumps(known, indent=1))
+    os.replace(tmp, path)
+
+
+def _remembered(sdir: Path) -> set[int]:
+    """The recorded processes that still run: the same PID with the same start time."""
+    try:
+        known = json.loads((sdir / PROCESSES).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {p["pid"] for p in known if p.get("start") is not None and start_time(p["pid"]) == p["start"]}
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from labkit.errors import TransportError
+from labkit.backends.netns.vmroot import confined
 from labkit.backends.transports.local import PrefixTransport
 
 CLONE_NEWNET = 0x40000000
@@ -57,12 +58,15 @@ def socket_in_netns(ns: str, host: str, port: int, timeout: float) -> socket.soc
 
 
 class ConsoleTransport(PrefixTransport):
-    """A VM's console: enters its init's namespaces, so it needs no guest networking."""
+    """A VM's console: enters its init's namespaces, so it needs no guest networking, with the
+    capabilities the VM's own processes have (vmroot.confined): it cannot remount the VM's view of
+    the host's files writable."""
 
     def __init__(self, name: str, init_pid: int | None, command_timeout: float = 120) -> None:
         if not init_pid or not Path(f"/proc/{init_pid}").exists():
             raise TransportError(f"{name} is powered off: no console")
-        super().__init__(name, ["nsenter", "-t", str(init_pid), "-n", "-m", "-u", "-p", "--"], command_timeout)
+        super().__init__(name, ["nsenter", "-t", str(init_pid), "-n", "-m", "-u", "-p", "--", *confined()],
+                         command_timeout)
 
 
 class NsExecTransport(PrefixTransport):

@@ -39,18 +39,19 @@ class Rewording:
         self.inner.close()
 
 
-def equivalent(timer: str) -> str:
+def equivalent(revert: str) -> str:
     """The same steps in other words: a shebang and comments, variables, the marker's name set
-    before the sleep, `test` for `[`, the copy and the move on separate lines, the restart quiet."""
-    sleep, guard, copy, restart, mark = timer.strip().splitlines()
-    confirm = guard.split()[2]
+    first, `test` for `[`, the copy and the move on separate lines, the restart quiet."""
+    guard, copy, restart, mark, forget = revert.strip().splitlines()
+    confirm, armed = guard.split()[2], guard.split()[6]
     backup, staged = copy.split()[1:3]
     target = staged.removesuffix(".labkit-revert")
     marker = mark.split("> ")[1]
     return (f"#!/bin/sh\n# labkit revert timer, reworded\nmarker='{marker}'\nconfirm=\"{confirm}\"\n"
-            f"{sleep}   # wait for the proof\n\ntest -e \"$confirm\" && exit 0\n"
+            f"armed={armed}   # its record, until it is settled\n\n"
+            f"test -e \"$confirm\" && rm -f \"$armed\" && exit 0\n"
             f"cp {backup} {staged} || exit 1\nmv -f {staged} {target}\n"
-            f"( {restart} ) >/dev/null 2>&1\necho reverted >\"$marker\"\n")
+            f"( {restart} ) >/dev/null 2>&1\necho reverted >\"$marker\"\n{forget}\n")
 
 
 def apply(lab, vm, reword=None, **kw):
