@@ -90,7 +90,7 @@ VsName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterVa
 # inside a name escaped as %2f (as vCenter does).
 VsPath = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_vsphere_path)]
 # A Windows connection name ("Local Area Connection 2"): spaces allowed, nothing cmd.exe expands.
-WinConnection = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()#-]{0,79}$")]
+WinConnection = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.()#*-]{0,79}$")]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")]
 
 # A guest's OS family (what its dialects and ping are), and the host's, which may also be a Mac
@@ -148,6 +148,9 @@ class Lan(Strict):
     router: IPv4Address
     wan_address: IPv4Address | None = None
     dhcp: DhcpPool | None = None
+    # how labkit logs in to the router to ping from it, on backends that do not build one (workstation,
+    # vsphere); its address defaults to `router`
+    router_ssh: Ssh | None = None
 
 
 class Host(Strict):
@@ -179,6 +182,9 @@ class Backend(Strict):
     call_timeout: float = Field(default=120, gt=0, le=3600)
     task_timeout: float = Field(default=900, gt=0, le=86400)
     networking_dir: HostPath | None = None  # Workstation: host networking files (/etc/vmware)
+    # Workstation: vmrun's path (C:\Program Files (x86)\VMware\VMware Workstation\vmrun.exe); left out, it
+    # is looked for on PATH, then where Workstation or Fusion installs it. Run as an argv list, never a shell.
+    vmrun: HostPath | None = None
 
     @model_validator(mode="after")
     def _tls_settings_need_tls(self) -> Backend:
@@ -406,6 +412,64 @@ class SetHostAdapter(Strict):
     enabled: bool
 
 
+# Snapshot names and descriptions go to the hypervisor (a SOAP field on vSphere, an argument of
+# vmrun on Workstation) and are shown in reports, never given to a guest or a shell: any printable
+# text, as both accept, minus what would mislead a terminal (control characters, line separators,
+# bidi overrides, zero-width characters) and, in a name, '/' and '\', which vmrun reads as the path
+# from a parent snapshot to its child ('a/b').
+_SNAPSHOT_HIDDEN = "\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+_SNAPSHOT_NAME_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f{_SNAPSHOT_HIDDEN}/\\\\]")
+_SNAPSHOT_TEXT_BAD = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_SNAPSHOT_HIDDEN}]")  # newline and tab allowed
+
+
+def _snapshot_name(value: str) -> str:
+    found = _SNAPSHOT_NAME_BAD.search(value)
+    if found is not None:
+        char = found.group()
+        if char in "/\\":
+            raise ValueError(f"{value!r}: a snapshot name cannot hold {char!r} (vmrun reads it as the path from "
+                             "a parent snapshot to a child); use letters, digits, spaces and other punctuation")
+        raise ValueError(f"{value!r}: a snapshot name cannot hold the control or invisible character "
+                         f"U+{ord(char):04X}")
+    if value != value.strip():
+        raise ValueError(f"{value!r}: a snapshot name cannot start or end with a space (it would not match "
+                         "the name shown in vSphere or Workstation)")
+    return value
+
+
+def _snapshot_text(value: str) -> str:
+    found = _SNAPSHOT_TEXT_BAD.search(value)
+    if found is not None:
+        raise ValueError(f"a snapshot description cannot hold the control or invisible character "
+                         f"U+{ord(found.group()):04X} (newlines and tabs are fine)")
+    return value
+
+
+# A snapshot's name as vSphere and Workstation show it ("before class", "Lab 3: NAT (clean)").
+SnapshotName = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(_snapshot_name)]
+SnapshotText = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_snapshot_text)]
+
+
+class Snapshot(Strict):
+    """Take snapshot `name` of each VM (a trainer's "before class"). A VM that already has a snapshot
+    of that name keeps it and nothing is taken: a revert must find exactly one."""
+
+    vms: VmList
+    name: SnapshotName
+    description: SnapshotText = ""  # kept by vSphere (and the simulated lab); vmrun takes none
+    memory: bool = False  # also the running guest's memory: a revert then resumes it, running
+
+
+class RevertSnapshot(Strict):
+    """Return each VM to its snapshot `name`. A snapshot taken without memory (or of a powered-off VM)
+    leaves the VM powered off after the revert, as VMware does: power_on (the default) then starts
+    it, so its guest boots from the snapshot's disk; power_on: false leaves it as the snapshot has it."""
+
+    vms: VmList
+    name: SnapshotName
+    power_on: bool = True
+
+
 class CellExpectation(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     source: Ref = Field(alias="from")
@@ -434,6 +498,8 @@ STEP_KINDS: dict[str, type[Strict]] = {
     "wait_for_ip": WaitForIp,
     "set_host_adapter": SetHostAdapter,
     "ping_matrix": PingMatrix,
+    "snapshot": Snapshot,
+    "revert_snapshot": RevertSnapshot,
 }
 
 

@@ -49,9 +49,11 @@ def load_playbook(path: str | Path) -> tuple[Playbook, Source]:
     return pb, source
 
 
-def _parse(path: str | Path) -> tuple[Playbook, Source, list[InputError]]:
-    """The playbook with every step that could be read, and the problems found on the way."""
-    source = load(path)
+def _parse(path: str | Path | Source) -> tuple[Playbook, Source, list[InputError]]:
+    """The playbook with every step that could be read, and the problems found on the way (`path`
+    may be a document already in hand: playbook_from_data)."""
+    source = path if isinstance(path, Source) else load(path)
+    path = source.path if isinstance(path, Source) else path
     data = source.data
     if not isinstance(data, dict):
         raise source.error("a playbook is a mapping with name, inventory and steps")
@@ -149,7 +151,14 @@ def _step(raw: object, i: int, name: str, source: Source) -> Step:
 
 
 # What a step kind needs of the lab beyond the Lab protocol (labkit.protocols' optional abilities).
-STEP_NEEDS = {"set_host_adapter": "host_adapters", "set_link": "links"}
+STEP_NEEDS = {"set_host_adapter": "host_adapters", "set_link": "links", "snapshot": "snapshots",
+              "revert_snapshot": "snapshots"}
+# Why a backend lacks snapshots, where that is its nature rather than the inventory's.
+_NO_SNAPSHOTS = {
+    "netns": "a network namespace has no disk or memory to snapshot",
+    "workstation": ("snapshots on Workstation go through vmrun, VMware's command-line tool on the Workstation "
+                    "host, and with this inventory labkit has no vmrun to run"),
+}
 
 
 def check_against(pb: Playbook, source: Source, inv: Inventory, capabilities: frozenset[str] | None = None,
@@ -179,6 +188,11 @@ def _capability_problem(step: Step, spec: object, capabilities: frozenset[str] |
                    "password_env labkit edits the powered-off VMs' .vmx files, which can)")
         return (f"the {backend} backend cannot plug or unplug a VM adapter's virtual cable with this inventory{why}, "
                 "so this step would fail when run")
+    if need == "snapshots":
+        why = f" ({_NO_SNAPSHOTS[backend]})" if backend in _NO_SNAPSHOTS else ""
+        where = "" if backend == "netns" else " with this inventory"
+        return (f"the {backend} backend cannot take or revert VM snapshots{where}{why}, so this step would fail "
+                "when run")
     return f"the {backend} backend has no {need} with this inventory, which a {step.kind} step needs"
 
 
@@ -306,9 +320,10 @@ def _infrastructure(inv: Inventory) -> dict[IPv4Address, str]:
     return out
 
 
-def source_problem(name: EndpointName, inv: Inventory) -> str | None:
+def source_problem(name: EndpointName, inv: Inventory, probed: bool = True) -> str | None:
     """Why a matrix cannot ping FROM this endpoint (None: it can). labkit runs ping on the source,
-    so a source is something it logs into; VMware's NAT device and DHCP server take no login."""
+    so a source is something it logs into; VMware's NAT device and DHCP server take no login.
+    `probed`: the matrix will be run, not only predicted (the user's own router needs a login then)."""
     if name.kind == "gateway":
         return (f"{name.ref!r} is {name.network}'s NAT device: labkit runs ping on the source and nobody can log "
                 f"into VMware's NAT device; a source is {SENDERS} (the NAT device can be a target)")
@@ -320,6 +335,11 @@ def source_problem(name: EndpointName, inv: Inventory) -> str | None:
         return (f"{name.ref!r} is an address: labkit runs ping on the source, so a source is something it logs "
                 f"into, {SENDERS}; " + (f"this is {known}'s address: name it {known}" if known
                                         else "an address can only be a target"))
+    if (probed and name.kind == "router" and inv.backend.type in ("workstation", "vsphere")
+            and inv.lan.router_ssh is None):
+        return (f"labkit runs ping on the source, and on the {inv.backend.type} backend it logs into the LAN router "
+                "only over SSH: give lan.router_ssh (user, key_file; address defaults to lan.router), or ping the "
+                "router as a target only")
     return None
 
 
@@ -412,3 +432,13 @@ def load_checked(path: str | Path, inventory: str | Path | None = None,
     if errors:
         raise InputErrors(errors)
     return pb, inv
+
+
+def playbook_from_data(data: object, name: str = "<data>") -> tuple[Playbook, Source]:
+    """A playbook built in code (labkit.api: a playbook or a step given as a mapping), held to the
+    rules a file is (no inventory read); InputErrors name `name` and the field. A relative
+    `inventory:` is taken from the current directory."""
+    pb, source, errors = _parse(Source(name, data, {}))
+    if errors:
+        raise InputErrors(_in_file_order(errors))
+    return pb, source

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from labkit.guest import config as guestnet
 from labkit.guest.detect import detect
+from labkit.guest.pending import settle
+from labkit.dialects import file_dialect
 from labkit.errors import BackendError, LabkitError
 from labkit.matrix.engine import run_matrix
 from labkit.results import (AdapterSummary, NetworkSummary, RunResult, StepResult, TopologySummary, VMResult,
@@ -24,18 +26,21 @@ from labkit.model import (
     PingMatrix,
     Playbook,
     RestartNetwork,
+    RevertSnapshot,
     SetHostAdapter,
     SetLink,
     SetMode,
+    Snapshot,
     Step,
     WaitForIp,
 )
 from labkit.observe import observe
 from labkit.netconfig import InterfaceConfig
-from labkit.protocols import BatchSetMode, GuestTransport, Lab
+from labkit.protocols import BatchSetMode, ExplainsNoAddress, GuestTransport, Lab, Snapshots
 from labkit.state import LabState
 
-VmStep = SetMode | SetLink | ConfigureGuest | RestartNetwork | WaitForIp  # the steps that act on each of their VMs
+# the steps that act on each of their VMs
+VmStep = SetMode | SetLink | ConfigureGuest | RestartNetwork | WaitForIp | Snapshot | RevertSnapshot
 Action = Callable[[Lab, VM, Any], str]  # what one VM gets from its step: a detail line, or LabkitError
 
 DEFAULT_ROLLBACK_AFTER = 60.0  # seconds a guest waits for confirmation before restoring its backup
@@ -114,12 +119,19 @@ def _guarded(action: Action, lab: Lab, vm: VM, spec: VmStep, done: Callable[[str
     try:
         return VMResult(True, detail=action(lab, vm, spec))
     except LabkitError as exc:
-        return VMResult(False, error=str(exc))
+        return VMResult(False, error=_under(vm.name, str(exc)))
     except OSError as exc:
         return VMResult(False, error=f"{type(exc).__name__}: {exc}")
     finally:
         if done:
             done(vm.name)
+
+
+def _under(vm: str, message: str) -> str:
+    """A message reported under the VM's name, without that name again in front ("web: web: ..."):
+    transports start theirs with the guest's name, for callers that do not know it."""
+    prefix = f"{vm}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _guarded_host(lab: Lab, spec: SetHostAdapter) -> VMResult:
@@ -207,11 +219,15 @@ def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
         return _configured(adapter, cfg, "applied" if changed else None, channel)
     channel = lab.transport(vm.name)
     dialect = vm.dialect or detect(channel)
+    # an earlier run's unconfirmed change to this file is settled first: never "already so" before a revert
+    settled = settle(channel, file_dialect(dialect).path_for(adapter.interface), console=_console_of(lab, vm.name),
+                     clock=lab.clock)
+    warnings = guestnet.edit_warnings(channel, dialect, adapter.interface, cfg) + ([settled] if settled else [])
     if spec.apply:
         rollback = spec.rollback_after or vm.rollback_after or DEFAULT_ROLLBACK_AFTER
-        return _safe_apply(lab, vm, adapter, channel, dialect, cfg, rollback)
+        return guestnet.with_warnings(_safe_apply(lab, vm, adapter, channel, dialect, cfg, rollback), warnings)
     changed = guestnet.configure(channel, dialect, adapter.interface, adapter.mac, cfg)
-    return _configured(adapter, cfg, "written" if changed else None, channel)
+    return guestnet.with_warnings(_configured(adapter, cfg, "written" if changed else None, channel), warnings)
 
 
 def _configured(adapter: Adapter, cfg: InterfaceConfig, done: str | None, channel: GuestTransport) -> str:
@@ -269,13 +285,60 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
             if adapter.mac:
                 break
         if clock.monotonic() >= deadline:
-            raise LabkitError(f"no address in {subnet or 'any subnet'} on {adapter.interface} "
-                              f"after {spec.timeout:g} s")
+            raise LabkitError(f"{adapter.interface} has no address in {subnet or 'any subnet'} after "
+                              f"{spec.timeout:g} s: {_why_no_address(lab, vm, adapter)}")
         clock.sleep(min(delay, max(0.0, deadline - clock.monotonic())))
         delay = min(delay * 2, 5.0)
 
 
+def _why_no_address(lab: Lab, vm: VM, adapter: Adapter) -> str:
+    """The hypervisor's own words for it where it has them (vSphere names vCenter and what Tools
+    says), else a plain line naming the backend."""
+    hv = lab.hypervisor
+    if isinstance(hv, ExplainsNoAddress):
+        return hv.no_address_reason(vm.name, adapter)
+    nic = f"the NIC with MAC {adapter.mac}" if adapter.mac else adapter.interface
+    return f"the {lab.backend} backend reports no IPv4 address on {nic}"
+
+
+def _snapshots_of(lab: Lab) -> Snapshots:
+    if lab.snapshots is None:  # labkit check refuses the step first; a Lab built in code may still lack it
+        raise BackendError(f"the {lab.backend} backend cannot take or revert VM snapshots")
+    return lab.snapshots
+
+
+def _snapshot(lab: Lab, vm: VM, spec: Snapshot) -> str:
+    """Take the snapshot unless the VM has one of that name (a revert must find exactly one)."""
+    if not _snapshots_of(lab).take_snapshot(vm.name, spec.name, spec.description, spec.memory):
+        return f"snapshot {spec.name!r} already exists (nothing taken)"
+    if not spec.memory:
+        return f"snapshot {spec.name!r} taken"
+    on = lab.hypervisor.powered_on(vm.name)
+    return f"snapshot {spec.name!r} taken, " + ("with the guest's memory" if on else "powered off (no memory to keep)")
+
+
+def _revert_snapshot(lab: Lab, vm: VM, spec: RevertSnapshot) -> str:
+    """Revert, then read the power state back: a snapshot without memory leaves the VM off, and
+    power_on starts it. What the adapters and the guest hold is read from the hypervisor by the
+    steps after it (observe, wait_for_ip), never carried over from the steps before."""
+    snapshots = _snapshots_of(lab)
+    names = snapshots.snapshot_names(vm.name)
+    if spec.name not in names:
+        there = ", ".join(repr(n) for n in names)
+        raise LabkitError(f"no snapshot {spec.name!r} to revert to " +
+                          (f"(its snapshots: {there})" if names else "(it has no snapshots)"))
+    snapshots.revert_snapshot(vm.name, spec.name)
+    done = f"reverted to {spec.name!r}"
+    if lab.hypervisor.powered_on(vm.name):
+        return f"{done}, running (the snapshot kept the guest's memory)"
+    if not spec.power_on:
+        return f"{done}, powered off (power_on: false)"
+    lab.hypervisor.set_power(vm.name, True)
+    return f"{done}, powered on"
+
+
 _ACTIONS: dict[type, Action] = {SetMode: _set_mode, SetLink: _set_link, ConfigureGuest: _configure,
-                                RestartNetwork: _restart, WaitForIp: _wait_for_ip}
+                                RestartNetwork: _restart, WaitForIp: _wait_for_ip, Snapshot: _snapshot,
+                                RevertSnapshot: _revert_snapshot}
 
 

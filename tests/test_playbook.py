@@ -91,6 +91,22 @@ def test_sources_that_can_send_and_any_target_pass(tmp_path):
     assert pb.steps[0].spec.sources[0] == "host"
 
 
+@pytest.mark.parametrize("backend", ["workstation", "vsphere"])
+def test_the_router_as_a_source_needs_router_ssh_on_real_backends(tmp_path, backend):
+    """On sim and netns labkit builds the router itself; on VMware it is the user's router, reached only over SSH."""
+    base = TRIO.replace("lab: trio\n", f"lab: trio\nbackend: {{type: {backend}, host: 127.0.0.1, user: u, "
+                                        "password_env: LABKIT_TEST_PW}\n")
+    inv = tmp_path / "inv.yml"
+    inv.write_text(base)
+    path = playbook(tmp_path, "- ping_matrix: {sources: [host, router], targets: [router]}\n", inventory=inv)
+    [err] = problems(path)
+    assert (err.line, err.field) == (4, "steps[0].ping_matrix.sources[1]")
+    assert f"on the {backend} backend it logs into the LAN router only over SSH: give lan.router_ssh" in err.message
+    inv.write_text(base.replace("router: 192.168.1.1}", "router: 192.168.1.1, router_ssh: {user: root}}"))
+    pb, _ = load_checked(path)
+    assert pb.steps[0].spec.sources == ["host", "router"]
+
+
 def test_labkit_matrix_and_predict_refuse_such_sources_with_exit_2():
     proc = labkit("matrix", "-i", "inventory/seed-lab.yml", "--sources", "host,nat.gateway,8.8.8.8",
                   "--targets", "nat.dhcp,8.8.8.8")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from labkit.report.as_json import _write_atomic
+from labkit.report.as_junit import xml_safe
 from labkit.report.html_assets import CSS, JS
 from labkit.report.html_markup import Html, el, join
 from labkit.report.html_matrix import OUTCOMES, counts, failures, heatmap
@@ -26,6 +27,8 @@ KINDS = {
     "wait_for_ip": "wait until the VM has an IP address",
     "set_host_adapter": "switch one of the host's virtual adapters on or off",
     "ping_matrix": "ping check: every row pings every column",
+    "snapshot": "take a snapshot of the VMs",
+    "revert_snapshot": "return the VMs to a snapshot",
     "predict": "the model's prediction (nothing was pinged)",
 }
 BACKENDS = {
@@ -45,7 +48,9 @@ def to_html(run: RunResult) -> str:
                          el("footer", "Made by labkit from one run. This page works offline: nothing is "
                                       "loaded from the network.")),
               el("div", id="tip", role="tooltip", hidden=True), el("script", JS))
-    return "<!doctype html>\n" + el("html", head, body, lang="en") + "\n"
+    # a control character, lone surrogate or bidi override from a name or a guest's output is shown
+    # as its escape (\x1b): HTML cannot carry some, and the others would hide or reorder the text
+    return xml_safe("<!doctype html>\n" + el("html", head, body, lang="en") + "\n")
 
 
 def write_html(run: RunResult, path: str | os.PathLike[str]) -> None:

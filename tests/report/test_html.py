@@ -4,7 +4,6 @@ the topology drawing and the CLI's --html. tests/report/test_html_browser.py loa
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from html.parser import HTMLParser
 
