@@ -475,7 +475,7 @@ def explain(source: Annotated[str, typer.Argument(metavar="SOURCE", help="the en
     from rich.text import Text
 
     from labkit.api import describe
-    from labkit.explain import walk
+    from labkit.hops import walk
 
     inv = _inventory_or_exit(inventory)
     try:

@@ -316,3 +316,11 @@ def test_a_session_holds_the_labs_lock_against_other_processes_until_closed():
             assert nested.run_step({"set_mode": {"vms": ["win7"], "adapter": "eth0", "mode": "nat"}}).ok
     done = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_module_of_the_package_shadows_a_public_name():
+    """Importing labkit/NAME.py sets the package's attribute NAME to the module: a public function
+    of that name (labkit.explain) would then stop being callable once the CLI imported the module."""
+    package = REPO / "labkit"
+    shadowed = [name for name in labkit.__all__ if (package / f"{name}.py").exists() or (package / name).is_dir()]
+    assert shadowed == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.api import describe
-from labkit.explain import walk
+from labkit.hops import walk
 from tests.conftest import REPO
 from tests.e2e.test_playbooks import labkit
 

@@ -44,6 +44,7 @@ def render_new(dialect: str, interface: str, mac: str | None, cfg: InterfaceConf
         if mac:
             doc.set("HWADDR", mac.lower())
         doc.set("TYPE", "Ethernet")
+        doc.set("BOOTPROTO", "dhcp" if cfg.mode == "dhcp" else "none")  # said, not left to the default
         doc.set("ONBOOT", "yes")
     d.apply_config(doc, interface, cfg)
     return d.render(doc)

@@ -1,5 +1,8 @@
 """`labkit explain`: the model's walk of one cell, hop by hop, in words.
 
+(Named hops, not explain: `labkit.explain` is the public API's function, and importing a module
+labkit/explain.py would replace that attribute of the package with the module.)
+
 A verdict's one-line reason says where a walk stopped; a student asking "why does the NAT VM reach
 the internet but the LAN not reach it?" needs the whole walk: each route lookup, each ARP answer,
 the NAT device re-sending from the host's stack, the router's masquerade, and the reply undone by
