@@ -13,12 +13,14 @@ group and an opaque network (alternating, so every run is a real change):
             ReconfigVM_Task with the same edit, wait for it, next VM (the same pyvmomi session).
 
 Goal (printed met / NOT MET, exit status 0 either way): 50 VMs within 3 x labkit's time for 1 VM.
+Peak RSS is this process's (labkit's side; vcsim runs apart), after each N.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -81,7 +83,8 @@ def run(sim, sizes: list[int], args) -> None:
     try:
         labkit_switch(lab, names_all, "distributed")  # warm up: session, lookups, every VM on a third network
         print(f"vcsim, ReconfigVM_Task delay {args.delay_ms} ms, workers {lab.hypervisor.workers}")
-        print(f"{'N':>4} {'labkit s':>9} {'baseline s':>11} {'baseline/labkit':>16} {'labkit N / labkit 1':>20}")
+        print(f"{'N':>4} {'labkit s':>9} {'baseline s':>11} {'baseline/labkit':>16} {'labkit N / labkit 1':>20} "
+              f"{'peak MB':>8}")
         one = None
         for n in sizes:
             names = names_all[:n]
@@ -94,7 +97,8 @@ def run(sim, sizes: list[int], args) -> None:
             lab_s, seq_s = min(t_lab), min(t_seq)
             one = lab_s if one is None and n == 1 else one
             ratio = f"{lab_s / one:.2f}" if one else "-"
-            print(f"{n:>4} {lab_s:>9.2f} {seq_s:>11.2f} {seq_s / lab_s:>15.1f}x {ratio:>20}")
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{n:>4} {lab_s:>9.2f} {seq_s:>11.2f} {seq_s / lab_s:>15.1f}x {ratio:>20} {peak:>8.0f}")
         if one and 50 in sizes:
             print(f"goal: 50 VMs within 3 x one VM: {'met' if lab_s <= 3 * one else 'NOT MET'} "
                   f"({lab_s:.2f} s vs {3 * one:.2f} s)")

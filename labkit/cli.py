@@ -432,13 +432,13 @@ def diff_reports(first: Annotated[Path, typer.Argument(metavar="FIRST", help="a 
 
 def _write_text(path: Path, text: str) -> None:
     """`text` to stdout for `-`, else atomically to `path` (exit 1 when it cannot be written)."""
-    from labkit.report.as_json import _write_atomic
+    from labkit.report.as_json import write_atomic
 
     if str(path) == "-":
         typer.echo(text, nl=False)
         return
     try:
-        _write_atomic(path, text)
+        write_atomic(path, text)
     except OSError as exc:
         typer.echo(f"error: cannot write the report: {exc}", err=True)
         raise typer.Exit(1) from None

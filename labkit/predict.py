@@ -18,7 +18,7 @@ falls out of that walk rather than being a special case:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -100,8 +100,11 @@ def _neighbour(topo: Topology, ifc: Iface, ip: IPv4Address, me: Node) -> Node:
     return holders[0]
 
 
+Trace = Callable[[str], None]  # told each hop of a walk in words (`labkit explain`); None: not asked
+
+
 def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Address,
-             nat: list[tuple[Node, IPv4Address]], reply: bool) -> tuple[Node, IPv4Address]:
+             nat: list[tuple[Node, IPv4Address]], reply: bool, trace: Trace | None = None) -> tuple[Node, IPv4Address]:
     """Carry one packet from `node` to whoever owns `dst`; return (that node, source seen there)."""
     arrived: str | None = None  # the segment the packet came in on (None: it starts here, or is local)
     for _ in range(MAX_HOPS):
@@ -109,16 +112,22 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
             if reply and nat and nat[-1][0].kind == "natdev" and node.kind == "host":
                 # the host's stack hands a NATed flow's reply back to the NAT device
                 natdev, orig = nat.pop()
+                if trace is not None:
+                    trace(f"host: the reply belongs to {natdev.name}'s connection; it sends the reply on to {orig}")
                 node, dst, arrived = natdev, orig, None
                 continue
             if reply and nat and nat[-1][0] is node:
                 _, orig = nat.pop()
+                if trace is not None:
+                    trace(f"{node.name}: connection tracking turns the reply's destination {dst} back into {orig}")
                 dst = orig
                 continue
             if node.kind == "host" and arrived is not None and not weak_host(topo) and not any(
                     i.segment == arrived and i.ip == dst for i in node.ifaces):
                 raise _Unreachable(f"the host (os: windows, strong host model) answers only for the addresses "
                                    f"of the adapter a packet arrives on; {dst} is not on its {arrived} adapter")
+            if trace is not None:
+                trace(f"{node.name} has {dst}: the {'reply' if reply else 'echo request'} arrives (from {src})")
             return node, src  # type: ignore[return-value]
         if node.kind == "natdev" and not reply:
             # Rule 3: vmnat is a user-level proxy; the host's own stack re-sends the flow, so it goes
@@ -127,19 +136,30 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
             host = topo.nodes["host"]
             nat.append((node, src))  # type: ignore[arg-type]
             src = dst if host.owns(dst) else _route(topo, host, dst)[0].ip
+            if trace is not None:
+                trace(f"{node.name} (the NAT device, a proxy) re-sends it from the host's own stack, source {src}")
             node, arrived = host, None
             continue
         ifc, hop = _route(topo, node, dst)
         if src is None:
             src = ifc.ip
+        if trace is not None:
+            via = "directly" if hop == dst else f"through its gateway {hop}"
+            trace(f"{node.name}: route to {dst} {via}, out of its {ifc.name} ({ifc.address}) on {ifc.segment}")
         nxt = _neighbour(topo, ifc, hop, node)
+        if trace is not None:
+            trace(f"ARP on {ifc.segment}: {hop} is {nxt.name}")
         if not nxt.owns(dst):
             if nxt.kind not in ("router", "natdev"):
                 raise _Unreachable(f"{nxt.name} does not forward (packet for {dst} sent to {hop})")
+            if trace is not None and nxt.kind == "router":
+                trace(f"{nxt.name} forwards it")
             if nxt.kind == "router" and not reply:
                 out, _ = _route(topo, nxt, dst)
                 if out.segment != LAN:  # masquerade towards the internet
                     nat.append((nxt, src))
+                    if trace is not None:
+                        trace(f"{nxt.name} masquerades it towards the internet: source {src} -> {out.ip}")
                     src = out.ip
             if nxt.kind == "router" and dst in topo.state.inventory.lan.subnet and ifc.segment != LAN:
                 raise _Unreachable(f"the router drops unsolicited traffic for {dst} from the internet")
@@ -147,8 +167,8 @@ def _deliver(topo: Topology, node: Node, src: IPv4Address | None, dst: IPv4Addre
     raise _Unreachable("routing loop")
 
 
-def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
-    """Predict one cell: `source` node pings `target.address`."""
+def ping(topo: Topology, source: str, target: Endpoint, trace: Trace | None = None) -> Verdict:
+    """Predict one cell: `source` node pings `target.address`; `trace` is told each hop in words."""
     if target.address is None:
         return Verdict(False, target.why_none or f"{target.ref} has no address")
     src_node = topo.nodes[source]
@@ -160,14 +180,16 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
         return Verdict(True, "own address")
     nat: list[tuple[Node, IPv4Address]] = []
     try:
-        dst_node, seen_src = _deliver(topo, src_node, None, target.address, nat, reply=False)
+        dst_node, seen_src = _deliver(topo, src_node, None, target.address, nat, reply=False, trace=trace)
         natted = bool(nat)
         # the host's firewall does not see what the NAT device re-sends to the host's own addresses:
         # that traffic never crosses an interface (it is local to the host's stack)
         local = dst_node.kind == "host" and any(n.kind == "natdev" for n, _ in nat)
         if dst_node.icmp_firewall and not local:
             return Verdict(False, f"{dst_node.name}'s firewall drops inbound ICMP echo")
-        back, _ = _deliver(topo, dst_node, target.address, seen_src, nat, reply=True)
+        if trace is not None:
+            trace(f"the reply: {dst_node.name} answers {seen_src}")
+        back, _ = _deliver(topo, dst_node, target.address, seen_src, nat, reply=True, trace=trace)
         if back is not src_node:
             return Verdict(False, f"the reply for {seen_src} went to {back.name}")
     except Conflict as exc:
@@ -176,6 +198,15 @@ def ping(topo: Topology, source: str, target: Endpoint) -> Verdict:
         why = [topo.misaddressed[n] for n in (source, target.node) if n in topo.misaddressed]
         return Verdict(False, "; ".join([*why, str(exc)]))
     return Verdict(True, f"reachable, source translated to {seen_src}" if natted else "reachable")
+
+
+def _swapped(at: tuple[int, ...], new_addrs: list[str], word: str) -> str:
+    """The address a representative's word becomes (`at`: where the word is among its addresses,
+    last first; only a place the cell's node has an address at counts, as zip pairs them)."""
+    for i in at:
+        if i < len(new_addrs):
+            return new_addrs[i]
+    return word
 
 
 def conflicts(topo: Topology) -> list[str]:
@@ -191,6 +222,9 @@ PairKey = tuple[int, int]  # (source class id, target class id)
 # (verdict, source, target, pattern matching the endpoints' names in the reason or None, which side
 # the reason names: "source", "target" or "both")
 _Entry = tuple[Verdict, str, Endpoint, re.Pattern[str] | None, str]
+# a word of a reason to re-word: (its text, whether it is t0's reference, where it is among s0's
+# addresses and among t0's, last first)
+_Word = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
 
 
 class Predictor:
@@ -214,6 +248,8 @@ class Predictor:
         self._strs: dict[str, list[str]] = {}
         self._ref_strs: dict[str, str] = {}
         self._reworded: dict[tuple[PairKey, str], Verdict] = {}
+        self._same_words: dict[tuple[object, ...], Verdict] = {}  # (reason, ..., t0, target) -> reworded
+        self._cuts: dict[tuple[str, ...], tuple[list[str], list[_Word]]] = {}  # reason cut into words: _cut
         # (source class, target class) -> (verdict, source, target, pattern or None when the
         # reason names neither endpoint and is the same for the whole class pair, scope)
         self._cache: dict[PairKey, _Entry] = {}
@@ -295,6 +331,11 @@ class Predictor:
         hit = self._cache.get((self._skey(source), self._tkey(target)))
         return hit[0] if hit is not None else self.verdict(source, target)
 
+    def target_class(self, target: Endpoint) -> int:
+        """The class of equivalent targets `target` is in: for any one source, targets of one class
+        get the same verdict (`classify`), except a source's own address."""
+        return self._tkey(target)
+
     def _from_entry(self, key: PairKey, hit: _Entry, source: str, target: Endpoint) -> Verdict:
         verdict, s0, t0, pattern, scope = hit
         if pattern is None or (s0 == source and t0.ref == target.ref):
@@ -304,7 +345,13 @@ class Predictor:
             done = self._reworded.get(memo)
             if done is not None:
                 return done
-        done = self._reword(verdict, pattern, s0, t0, source, target)
+        if scope == "target":  # many class pairs give one target the same reason: reword it once
+            same = (verdict.reason, verdict.reachable, verdict.conflict, t0.ref, target.ref)
+            done = self._same_words.get(same)
+            if done is None:
+                done = self._same_words[same] = self._reword(verdict, pattern, s0, t0, source, target)
+        else:
+            done = self._reword(verdict, pattern, s0, t0, source, target)
         if memo is not None:
             self._reworded[memo] = done
         return done
@@ -329,34 +376,99 @@ class Predictor:
     def rows(self, sources: list[str], targets: list[Endpoint]) -> Iterator[tuple[str, list[Verdict]]]:
         """For each source node, the verdicts against every target: `verdict` without per-cell overhead.
 
-        Yields (source, [verdict per target]). The class lookups are
-        hoisted out of the inner loop, which is what a million-cell matrix spends its time on.
+        Yields (source, [verdict per target]); the list is the caller's to keep, never changed later.
+        A row none of whose reasons names its source is the same for every source of its class,
+        except where a target is the source itself (or the class's first member): it is computed
+        once per class and copied, with those few cells recomputed. A thousand sources fall into a
+        few dozen classes, so a million-cell matrix walks about one row per class.
         """
         tkeys = [self._tkey(t) if t.address is not None else None for t in targets]
-        cache = self._cache
+        at_node: dict[str, list[int]] = {}  # node -> positions of the targets it answers as
+        for j, t in enumerate(targets):
+            at_node.setdefault(t.node, []).append(j)
+        shared: dict[int, tuple[str, list[Verdict]]] = {}  # class -> (the member it was walked for, its row)
         for source in sources:
             skey = self._skey(source)
-            row: list[Verdict] = []
-            for t, tkey in zip(targets, tkeys, strict=True):
-                if tkey is None or t.node == source:
-                    row.append(self.verdict(source, t))
-                    continue
-                hit = cache.get((skey, tkey))
-                if hit is None:
-                    row.append(self.verdict(source, t))
-                elif hit[3] is None:
-                    row.append(hit[0])
-                else:
-                    row.append(self._from_entry((skey, tkey), hit, source, t))
+            first = shared.get(skey)
+            if first is not None:
+                row = first[1].copy()
+                for j in (*at_node.get(first[0], ()), *at_node.get(source, ())):
+                    row[j] = self._cell(source, targets[j], skey, tkeys[j])
+                yield source, row
+                continue
+            row, personal = self._row(source, skey, targets, tkeys)
+            if not personal:
+                shared[skey] = (source, row.copy())
             yield source, row
+
+    def _cell(self, source: str, t: Endpoint, skey: int, tkey: int | None) -> Verdict:
+        if tkey is None or t.node == source:
+            return self.verdict(source, t)
+        hit = self._cache.get((skey, tkey))
+        if hit is None:
+            return self.verdict(source, t)
+        return hit[0] if hit[3] is None else self._from_entry((skey, tkey), hit, source, t)
+
+    def _row(self, source: str, skey: int, targets: list[Endpoint],
+             tkeys: list[int | None]) -> tuple[list[Verdict], bool]:
+        """One source's row, and whether a reason in it names the source (then no other member of
+        its class may share it)."""
+        cache = self._cache
+        row: list[Verdict] = []
+        personal = False
+        for t, tkey in zip(targets, tkeys, strict=True):
+            if tkey is None or t.node == source:
+                row.append(self.verdict(source, t))
+                continue
+            hit = cache.get((skey, tkey))
+            if hit is None:
+                row.append(self.verdict(source, t))
+                hit = cache[(skey, tkey)]
+            elif hit[3] is None:
+                row.append(hit[0])
+                continue
+            else:
+                row.append(self._from_entry((skey, tkey), hit, source, t))
+            personal = personal or (hit[3] is not None and hit[4] != "target")
+        return row, personal
 
     def _reword(self, verdict: Verdict, pattern: re.Pattern[str], s0: str, t0: Endpoint, source: str,
                 target: Endpoint) -> Verdict:
-        """The class representative's reason, with its names and addresses swapped for this cell's."""
-        swaps = {self._ref_str(t0): self._ref_str(target)}
-        for old, new in ((s0, source), (t0.node, target.node)):
-            if old != new:
-                swaps[old] = new
-                swaps.update(zip(self._addr_strs(old), self._addr_strs(new), strict=False))
-        return Verdict(verdict.reachable, pattern.sub(lambda m: swaps.get(m.group(0), m.group(0)), verdict.reason),
-                       verdict.conflict)
+        """The class representative's reason, with its names and addresses swapped for this cell's:
+        each word the pattern finds becomes the last that applies of this cell's target reference
+        (for t0's), source name or address (for s0's, when another source), target node name or
+        address (for t0's, when another node). The reason is cut into words once per entry."""
+        parts, words = self._cut(verdict.reason, pattern, s0, t0)
+        out = [parts[0]]
+        other_source, other_target = s0 != source, t0.node != target.node
+        for (word, is_ref, s_at, t_at), part in zip(words, parts[1:], strict=True):
+            new = self._ref_str(target) if is_ref else word
+            if other_source:
+                if word == s0:
+                    new = source
+                new = _swapped(s_at, self._addr_strs(source), new)
+            if other_target:
+                if word == t0.node:
+                    new = target.node
+                new = _swapped(t_at, self._addr_strs(target.node), new)
+            out.append(new)
+            out.append(part)
+        return Verdict(verdict.reachable, "".join(out), verdict.conflict)
+
+    def _cut(self, reason: str, pattern: re.Pattern[str], s0: str, t0: Endpoint) -> tuple[list[str], list[_Word]]:
+        """A reason as the text between the pattern's words, and each word with what it is of the
+        class representatives: t0's reference, and where it is among s0's and t0's addresses (last first)."""
+        key = (reason, pattern.pattern, s0, t0.ref, t0.node)
+        cut = self._cuts.get(key)
+        if cut is None:
+            s_addrs, t_addrs, ref = self._addr_strs(s0), self._addr_strs(t0.node), self._ref_str(t0)
+            parts, words, pos = [], [], 0
+            for m in pattern.finditer(reason):
+                word = m.group(0)
+                parts.append(reason[pos:m.start()])
+                words.append((word, word == ref, tuple(i for i in reversed(range(len(s_addrs))) if s_addrs[i] == word),
+                              tuple(i for i in reversed(range(len(t_addrs))) if t_addrs[i] == word)))
+                pos = m.end()
+            parts.append(reason[pos:])
+            cut = self._cuts[key] = (parts, words)
+        return cut

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from typing import Any
@@ -83,6 +83,34 @@ def _checked_address(address: object) -> str:
     return str(ip)
 
 
+class CheckedAddresses(tuple[str, ...]):
+    """Address texts that ipaddress has validated (its canonical text): safe on a command line.
+
+    A matrix validates its targets once and hands every source the same list (less the source's
+    own address): validating a thousand addresses for each of a thousand sources is what a big
+    matrix would otherwise spend its time on.
+    """
+
+    def __new__(cls, addresses: Iterable[object]) -> CheckedAddresses:
+        return super().__new__(cls, [_checked_address(a) for a in addresses])
+
+    def without(self, drop: Collection[str]) -> CheckedAddresses:
+        """The same addresses less those in `drop` (a subset of valid addresses needs no check)."""
+        if not drop:
+            return self
+        return tuple.__new__(CheckedAddresses, [a for a in self if a not in drop])
+
+    def batches(self, size: int) -> list[CheckedAddresses]:
+        """The addresses in runs of at most `size`, in order."""
+        return [tuple.__new__(CheckedAddresses, self[k:k + size]) for k in range(0, len(self), size)]
+
+
+def _checked_all(addresses: Sequence[object]) -> Sequence[str]:
+    if isinstance(addresses, str):
+        raise ValueError("addresses must be a sequence of addresses, not one string")
+    return addresses if isinstance(addresses, CheckedAddresses) else CheckedAddresses(addresses)
+
+
 def _checked_count(count: object) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise ValueError(f"count must be a positive integer, got {count!r}")
@@ -94,6 +122,13 @@ def _checked_timeout(timeout_s: object) -> float:
             or not math.isfinite(timeout_s) or timeout_s <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout_s!r}")
     return float(timeout_s)
+
+
+# A probe on a Linux or macOS guest runs in the C locale: iputils built with NLS (Fedora, RHEL)
+# speaks the guest's language ("64 Bytes von ...: Zeit=0.045 ms", "1 Pakete übertragen"), which no
+# parser reads, and a decimal comma would misread times. (ping.exe has no such switch: its English
+# and German are both read, WINDOWS_PHRASES.)
+C_LOCALE = "LC_ALL=C "
 
 
 def ping_command(os_family: OsFamily, address: object, count: int, timeout_s: float) -> str:
@@ -112,29 +147,40 @@ def ping_command(os_family: OsFamily, address: object, count: int, timeout_s: fl
     timeout_s = _checked_timeout(timeout_s)
     if os_family == "linux":
         secs = max(1, math.ceil(timeout_s))
-        return f"ping -n -c {count} -W {secs} -w {count * secs + 1} {addr}"
+        return f"{C_LOCALE}ping -n -c {count} -W {secs} -w {count * secs + 1} {addr}"
     if os_family == "busybox":
-        return f"ping -c {count} -W {max(1, math.ceil(timeout_s))} {addr}"
+        return f"{C_LOCALE}ping -c {count} -W {max(1, math.ceil(timeout_s))} {addr}"
     if os_family == "windows":
         return f"ping -n {count} -w {max(1, math.ceil(timeout_s * 1000))} {addr}"
     if os_family == "macos":
         if ":" in addr:
             raise ValueError(f"{addr}: IPv6 from a Mac needs ping6, whose options differ; labkit probes IPv4 there")
         secs = max(1, math.ceil(timeout_s))
-        return f"ping -n -c {count} -W {max(1, math.ceil(timeout_s * 1000))} -t {count * secs + 1} {addr}"
+        return f"{C_LOCALE}ping -n -c {count} -W {max(1, math.ceil(timeout_s * 1000))} -t {count * secs + 1} {addr}"
     raise ValueError(f"unknown OS family {os_family!r}; expected one of {', '.join(OS_FAMILIES)}")
 
 
-def fping_command(addresses: Sequence[str], count: int, timeout_s: float) -> str:
-    """Build one fping run probing many targets at once: quiet, per-probe times (-C), no retries."""
-    if isinstance(addresses, str):
-        raise ValueError("addresses must be a sequence of addresses, not one string")
-    addrs = [_checked_address(a) for a in addresses]
+# fping sends to one target after another, 10 ms apart by default, and its timeout starts after
+# the last send: 50 targets take half a second more than one. 1 ms is the least fping 4 and later
+# allow an ordinary user; older ones refuse it ("too risky for mere mortals"): FPING_REFUSED.
+FPING_INTERVAL_MS = 1
+FPING_REFUSED = "too risky"
+
+
+def fping_command(addresses: Sequence[object], count: int, timeout_s: float,
+                  interval_ms: int | None = FPING_INTERVAL_MS) -> str:
+    """Build one fping run probing many targets at once: quiet, per-probe times (-C), the targets
+    `interval_ms` apart (None: fping's own default), no retries."""
+    addrs = _checked_all(addresses)
     if not addrs:
         raise ValueError("fping needs at least one address")
     count = _checked_count(count)
     ms = max(1, math.ceil(_checked_timeout(timeout_s) * 1000))
-    return f"fping -q -C {count} -t {ms} -r 0 {' '.join(addrs)}"
+    if interval_ms is not None and (not isinstance(interval_ms, int) or isinstance(interval_ms, bool)
+                                    or not 1 <= interval_ms <= 1000):
+        raise ValueError(f"interval must be 1 to 1000 ms, got {interval_ms!r}")
+    spacing = f"-i {interval_ms} " if interval_ms is not None else ""
+    return f"{C_LOCALE}fping -q -C {count} -t {ms} {spacing}-r 0 {' '.join(addrs)}"
 
 
 # --- parsers ------------------------------------------------------------------------------------
@@ -313,27 +359,42 @@ def _parse_windows(text: str) -> PingStats:
 
 
 _FPING_LINE_RE = re.compile(r"^(?P<addr>\S+)\s+:(?P<results>(?:\s+(?:-|\d+(?:\.\d+)?(?:e[+-]?\d+)?))+)\s*$")
+_MEMO_LIMIT = 200_000  # lines (or outputs) a memo keeps before it starts again: bounded memory
 
 
-def parse_fping(text: str) -> dict[str, PingStats]:
+def _fping_line(line: str) -> tuple[str, PingStats] | tuple[()]:
+    """One line of fping -C output as (address, stats), or () for any other line."""
+    m = _FPING_LINE_RE.match(line.replace("\r", "").strip())
+    if m is None:
+        return ()
+    results = m.group("results").split()
+    replies = [float(r) for r in results if r != "-"]
+    return m.group("addr"), PingStats(
+        transmitted=len(results),
+        received=len(replies),
+        loss_pct=_loss(len(results), len(replies)),
+        rtt_avg_ms=sum(replies) / len(replies) if replies else None,
+    )
+
+
+def parse_fping(text: str, memo: dict[str, tuple[str, PingStats] | tuple[()]] | None = None) -> dict[str, PingStats]:
     """Read fping -C output (printed on stderr): "ADDR : 0.05 0.04 -", one time per probe, '-' lost.
 
     Other lines (ICMP error notices, warnings) are ignored; a target missing from the output is
     missing from the result, so the caller can report it as an error rather than unreachable.
+    The output is scanned once, line by line; `memo` (line -> what it says), shared by the caller
+    across many outputs, reads each distinct line once: a thousand sources' outputs repeat lines.
     """
+    if memo is None or len(memo) > _MEMO_LIMIT:
+        memo = {}
     stats: dict[str, PingStats] = {}
-    for line in text.replace("\r", "").splitlines():
-        m = _FPING_LINE_RE.match(line.strip())
-        if m is None:
-            continue
-        results = m.group("results").split()
-        replies = [float(r) for r in results if r != "-"]
-        stats[m.group("addr")] = PingStats(
-            transmitted=len(results),
-            received=len(replies),
-            loss_pct=_loss(len(results), len(replies)),
-            rtt_avg_ms=sum(replies) / len(replies) if replies else None,
-        )
+    get = memo.get
+    for line in text.split("\n"):
+        hit = get(line)
+        if hit is None:
+            hit = memo[line] = _fping_line(line)
+        if hit:
+            stats[hit[0]] = hit[1]
     return stats
 
 
@@ -370,3 +431,68 @@ def split_parallel(text: str) -> dict[str, str]:
         elif current is not None and not re.fullmatch(r"exit=\d+\s*", line):
             out[current] += line
     return out
+
+
+# --- many targets at once on Windows (cmd.exe) ----------------------------------------------------
+
+# Targets per command line: one ping.exe each runs at once (under a megabyte of memory each), and
+# cmd.exe reads at most 8191 characters of a line (250 addresses take about 4,300). More targets
+# take more lines, one after another, each about one probe deadline.
+WINDOWS_BATCH = 250
+_TOKEN_RE = re.compile(r"[0-9a-f]{4,32}")
+
+
+def windows_parallel_command(addresses: Sequence[object], count: int, timeout_s: float, token: str) -> str:
+    """One cmd.exe command line that pings every address at once with Windows' own ping.exe.
+
+    For Windows 7 and later with nothing installed, through `cmd.exe /c` (VMware Tools, vmrun) as
+    through SSH to Windows' OpenSSH server (whose default shell is cmd). In a new directory under
+    %TEMP% named after `token`, `start /b` runs `ping -n COUNT -w MS ADDR` for every address at
+    once, each writing to ADDR.txt. ping.exe holds its file open until it ends, and Windows renames
+    no file another process holds open, so the wait loop, while any .txt is left, sleeps a second
+    (`ping -n 2 127.0.0.1`) and renames what it can to ADDR.out, at most as long as the slowest
+    probe can take. Then every .out is printed (`type`) and the directory removed. Each output starts
+    with ping.exe's own header naming its address ("Pinging ADDR with 32 bytes of data:"), which is
+    how `split_windows_outputs` tells them apart; a probe that never ended is not printed, so it
+    reads as missing, never as unreachable. Only IPv4: an IPv6 address holds ':' (a stream
+    separator in an NTFS name) and a zone's '%'.
+    """
+    addrs = _checked_all(addresses)
+    if not addrs:
+        raise ValueError("no address to ping")
+    if len(addrs) > WINDOWS_BATCH:
+        raise ValueError(f"at most {WINDOWS_BATCH} addresses per command line, got {len(addrs)}")
+    for a in addrs:
+        if ":" in a:
+            raise ValueError(f"{a}: the parallel Windows probe takes IPv4 addresses only")
+    if not _TOKEN_RE.fullmatch(token):
+        raise ValueError(f"token must be 4 to 32 lowercase hex digits, got {token!r}")
+    count = _checked_count(count)
+    ms = max(1, math.ceil(_checked_timeout(timeout_s) * 1000))
+    rounds = count * max(1, math.ceil(ms / 1000)) + 2  # ping.exe: each echo waits its timeout, or ~1 s
+    d = f"labkit-ping-{token}"
+    start = f'(for %a in ({" ".join(addrs)}) do @start "" /b ping -n {count} -w {ms} %a >%a.txt 2>&1 )'
+    wait = f"(for /l %i in (1,1,{rounds}) do @(if exist *.txt ping -n 2 127.0.0.1 >nul & ren *.txt *.out 2>nul ))"
+    return f'cd /d "%TEMP%" && md {d} && cd {d} && ({start} & {wait} & type *.out 2>nul & cd .. & rd /s /q {d} )'
+
+
+# how one ping.exe output starts, in each language labkit reads (its header's first words)
+_WIN_OPENINGS = [re.split(r"[\\(\[?*+{|^$.]", p["header"], maxsplit=1)[0] for p in WINDOWS_PHRASES.values()]
+_WIN_STARTS = re.compile("^(?=" + "|".join(map(re.escape, _WIN_OPENINGS)) + ")", re.MULTILINE)
+
+
+def split_windows_outputs(text: str) -> list[str]:
+    """Several ping.exe outputs one after another, cut where each one's header starts (what comes
+    before the first header is dropped). Each piece names its target in its header: `ping_target`."""
+    present = [o for o in _WIN_OPENINGS if o in text]
+    if len(present) == 1:  # one language: a plain search, much faster than the pattern on a long text
+        opening = present[0]
+        text = "\n" + text
+        return [opening + piece for piece in text.split("\n" + opening)[1:]]
+    return _WIN_STARTS.split(text)[1:]
+
+
+def ping_target(output: str) -> str | None:
+    """The address a ping.exe output's header names (None: no header labkit reads)."""
+    m = _WIN_HEADER_RE.search(output)
+    return None if m is None else (_group(m, "bracketed") or _group(m, "plain"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from labkit.report.as_json import _write_atomic
+from labkit.report.as_json import write_atomic
 from labkit.report.as_junit import xml_safe
 from labkit.report.html_assets import CSS, JS
 from labkit.report.html_markup import Html, el, join
@@ -54,7 +54,7 @@ def to_html(run: RunResult) -> str:
 
 
 def write_html(run: RunResult, path: str | os.PathLike[str]) -> None:
-    _write_atomic(path, to_html(run))
+    write_atomic(path, to_html(run))
 
 
 def _header(run: RunResult) -> Html:

@@ -16,7 +16,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-from labkit.report.as_json import _write_atomic
+from labkit.report.as_json import write_atomic
 from labkit.results import Cell, RunResult, StepResult
 
 
@@ -97,6 +97,6 @@ def xml_safe(text: str) -> str:
 
 
 def write_junit(run: RunResult, path: str | os.PathLike[str]) -> None:
-    _write_atomic(path, to_junit(run))
+    write_atomic(path, to_junit(run))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from labkit.report.as_json import _write_atomic
+from labkit.report.as_json import write_atomic
 from labkit.report.as_junit import cell_message
 from labkit.report.terminal import cell_words, plural, step_title, summary_line
 from labkit.results import MatrixResult, RunResult, StepResult
@@ -90,4 +90,4 @@ def prediction_markdown(lab: str, matrix: MatrixResult, conflicts: list[str] | N
 
 def write_markdown(run: RunResult, path: str | os.PathLike[str]) -> None:
     """Write `run_markdown(run)` atomically (UTF-8, LF line ends)."""
-    _write_atomic(path, run_markdown(run))
+    write_atomic(path, run_markdown(run))

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from labkit.plan_results import STATUSES, Plan, StepPlan
-from labkit.report.as_json import _write_atomic
+from labkit.report.as_json import write_atomic
 from labkit.report.terminal import step_title
 
 PLAN_SCHEMA = "labkit-plan/1"
@@ -79,4 +79,4 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 
 
 def write_plan_json(plan: Plan, path: str | os.PathLike[str]) -> None:
-    _write_atomic(path, json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n")

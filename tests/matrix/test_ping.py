@@ -250,14 +250,14 @@ def test_fping_ignores_lines_that_are_not_per_target_results():
 @pytest.mark.parametrize(
     "family, address, count, timeout, command",
     [
-        ("linux", "10.0.0.2", 3, 0.5, "ping -n -c 3 -W 1 -w 4 10.0.0.2"),
-        ("linux", "2001:db8::2", 2, 2.5, "ping -n -c 2 -W 3 -w 7 2001:db8::2"),
-        ("busybox", "10.0.0.2", 3, 2.2, "ping -c 3 -W 3 10.0.0.2"),
+        ("linux", "10.0.0.2", 3, 0.5, "LC_ALL=C ping -n -c 3 -W 1 -w 4 10.0.0.2"),
+        ("linux", "2001:db8::2", 2, 2.5, "LC_ALL=C ping -n -c 2 -W 3 -w 7 2001:db8::2"),
+        ("busybox", "10.0.0.2", 3, 2.2, "LC_ALL=C ping -c 3 -W 3 10.0.0.2"),
         ("windows", "10.0.0.2", 4, 0.5, "ping -n 4 -w 500 10.0.0.2"),
         ("windows", "fe80::1%12", 1, 1, "ping -n 1 -w 1000 fe80::1%12"),
         # BSD ping on macOS: -W per reply in milliseconds, -t the whole run's deadline in seconds
-        ("macos", "10.0.0.2", 3, 0.5, "ping -n -c 3 -W 500 -t 4 10.0.0.2"),
-        ("macos", "10.0.0.2", 2, 2.5, "ping -n -c 2 -W 2500 -t 7 10.0.0.2"),
+        ("macos", "10.0.0.2", 3, 0.5, "LC_ALL=C ping -n -c 3 -W 500 -t 4 10.0.0.2"),
+        ("macos", "10.0.0.2", 2, 2.5, "LC_ALL=C ping -n -c 2 -W 2500 -t 7 10.0.0.2"),
     ],
     ids=["linux-v4", "linux-v6", "busybox", "windows-v4", "windows-v6-zone", "macos-short", "macos-long"],
 )
@@ -266,7 +266,12 @@ def test_ping_command(family, address, count, timeout, command):
 
 
 def test_fping_command():
-    assert fping_command(["10.0.0.1", "2001:db8::5"], 3, 0.5) == "fping -q -C 3 -t 500 -r 0 10.0.0.1 2001:db8::5"
+    assert fping_command(["10.0.0.1", "2001:db8::5"], 3, 0.5) == \
+        "LC_ALL=C fping -q -C 3 -t 500 -i 1 -r 0 10.0.0.1 2001:db8::5"
+    assert fping_command(["10.0.0.1"], 1, 1, None) == "LC_ALL=C fping -q -C 1 -t 1000 -r 0 10.0.0.1"
+    for bad in (0, 1001, True, 2.5):
+        with pytest.raises(ValueError):
+            fping_command(["10.0.0.1"], 1, 1, bad)
 
 
 HOSTILE = ["1.2.3.4; reboot", "$(x)", "", "10.0.0.1 && id", "10.0.0.1\nreboot", "fe80::1%x;reboot", "host.example"]
@@ -301,7 +306,7 @@ def test_parallel_ping_command_validates_and_splits_back():
     from labkit.matrix.ping import PROBE_MARK, parallel_ping_command, split_parallel
 
     cmd = parallel_ping_command("linux", ["10.0.0.1", "10.0.0.2"], 1, 1)
-    assert cmd.count(" &") == 2 and "ping -n -c 1 -W 1 -w 2 10.0.0.2" in cmd
+    assert cmd.count(" &") == 2 and "LC_ALL=C ping -n -c 1 -W 1 -w 2 10.0.0.2" in cmd
     with pytest.raises(ValueError):
         parallel_ping_command("linux", ["10.0.0.1; reboot"], 1, 1)
     with pytest.raises(ValueError):

@@ -121,3 +121,17 @@ def test_every_such_character_alone(ch):
     out = io.StringIO()
     render_run(run, make_console(out))
     assert ch not in out.getvalue()
+
+
+def test_json_and_markdown_reports_are_written_whatever_the_strings_hold(tmp_path):
+    """A lone surrogate (undecodable guest bytes) cannot be UTF-8: the file says it as its escape."""
+    import json
+
+    from labkit.report.as_json import write_json
+    from labkit.report.as_markdown import write_markdown
+
+    write_json(hostile_run(), tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["steps"][1]["error"] == f"backend said: {HOSTILE}"  # \ud800 read back as the same code point
+    write_markdown(hostile_run(), tmp_path / "r.md")
+    assert "\\ud800" in (tmp_path / "r.md").read_text(encoding="utf-8")

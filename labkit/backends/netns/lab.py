@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from labkit.backends.transports.ssh import SshTransport
 
 
+FRESH_S = 2.0  # how long the address guest_nics read may stand in for a new look-up (once)
+
+
 def _ip_json(*argv: str) -> list[dict[str, Any]]:
     """`ip -j` output: a list of objects whose keys depend on the subcommand (link, addr, route)."""
     proc = subprocess.run(["ip", "-j", *argv], capture_output=True, text=True)
@@ -45,6 +49,7 @@ class NetnsHypervisor:
         self.inventory = inventory
         self.state = netlab.load_state(inventory)
         self.dir = Path(self.state["dir"])
+        self.just_read: dict[str, tuple[float, str | None]] = {}  # vm -> (when, its first address): guest_nics
 
     def _save(self) -> None:
         netlab.save_state(self.dir, self.state)
@@ -106,6 +111,7 @@ class NetnsHypervisor:
     def set_power(self, vm: str, on: bool) -> bool:
         if self.powered_on(vm) == on:
             return False
+        self.just_read.pop(vm, None)
         if on:
             netlab.boot(self.state, vm)
         else:
@@ -127,6 +133,8 @@ class NetnsHypervisor:
             gw = next((IPv4Address(r["gateway"]) for r in routes if r.get("dev") == link["ifname"] and "gateway" in r),
                       None)
             out.append(GuestNic(link.get("address"), addrs, gw))
+        first = next((str(a.ip) for nic in out for a in nic.addresses), None)
+        self.just_read[vm] = (time.monotonic(), first)
         return out
 
     def first_address(self, vm: str) -> str | None:
@@ -211,7 +219,12 @@ class NetnsLab:
 
     def _vm_address(self, name: str) -> str | None:
         """The guest's first IPv4 address now: the fallback transport asks before every operation,
-        so this is one `ip` call (guest_nics makes two: addresses and the default route)."""
+        so this is one `ip` call (guest_nics makes two: addresses and the default route). Right
+        after guest_nics read it (a matrix step's `observe`), that answer, once: fifty sources'
+        lookups at once would delay their first probe by most of a second."""
+        seen = self.hypervisor.just_read.pop(name, None)
+        if seen is not None and time.monotonic() - seen[0] < FRESH_S:
+            return seen[1]
         return self.hypervisor.first_address(name)
 
     def transport(self, node: str) -> GuestTransport:

@@ -1,9 +1,10 @@
 """A simulated machine (SimGuest) and the channels into it (SimTransport and its kinds).
 
 A SimGuest is one node's file system, tools and shell: commands are run by the sh interpreter
-(shell.py) over the guest's tools (tools.py), except a plain command line with no shell syntax at
-all (the thousand-target fping, a Windows ping), which goes straight to its tool: a big matrix
-sends hundreds of thousands of those.
+(shell.py), or cmd's on Windows (cmd.py), over the guest's tools (tools.py), except a plain
+command line with no shell syntax at all (the thousand-target fping, a Windows ping), which goes
+straight to its tool: a big matrix sends thousands of those. A tool that takes time (ping) says
+how long in `elapsed`, and the lab's virtual clock moves on by that much.
 
 The channels are what labkit holds, with the same kinds and failures as the real backends':
 `SshTransport` ("ssh") works only while the model says the lab's host reaches the guest at that
@@ -18,9 +19,10 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 from ipaddress import IPv4Address
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from labkit.backends.sim import tools
+from labkit.backends.sim import cmd, tools
 from labkit.backends.sim.builtins import BUILTINS, WINDOWS_BUILTINS
 from labkit.backends.sim.shell import Job, drive, script
 from labkit.backends.sim.sinks import IO, Capture, Discard, FileSink, Sink
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from labkit.topology import Topology
 
 _PLAIN = re.compile(r"[A-Za-z0-9 ./:_=-]*")  # no quoting, expansion, redirection, glob or operator
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _BASE_DIRS = ("/", "/tmp", "/run", "/etc", "/dev", "/bin", "/sbin", "/usr", "/var")
 _NOT_FOUND_WINDOWS = ("'{0}' is not recognized as an internal or external command,\r\n"
                       "operable program or batch file.\r\n")
@@ -51,6 +54,9 @@ class SimGuest:
         self.commands: list[str] = []  # every command line run, for tests and --verbose
         self.temp_count = 0
         self.stdin = ""  # the running tool's standard input (only `cat` reads it)
+        self.env: dict[str, str] = {}  # the running tool's environment: its command line's NAME=value words
+        self.elapsed = 0.0  # how long the tool that just ran took, in the lab's seconds
+        self.held: set[str] = set()  # files (lower case) held open by programs that outlived their command
         self.builtins = WINDOWS_BUILTINS if os_family == "windows" else BUILTINS
         self._tools = tools.TOOLS.get(os_family, tools.TOOLS["linux"])
 
@@ -65,15 +71,29 @@ class SimGuest:
                 argv = command.split()
                 if not argv:
                     return CommandResult(0)
-                if argv[0] not in self.builtins and "=" not in argv[0]:
-                    return self.call(argv)
+                env = {}  # `LC_ALL=C ping ...`: leading assignments are the command's environment
+                while len(argv) > 1 and self.os != "windows" and _ASSIGNMENT.match(argv[0]):
+                    name, _, value = argv.pop(0).partition("=")
+                    env[name] = value
+                if argv[0] not in self.builtins and "=" not in argv[0] and not (
+                        self.os == "windows" and argv[0].lower() in cmd.BUILTIN_WORDS):
+                    result = self.call(argv, env=env)
+                    if self.elapsed:
+                        self.world.wait_until(self.now() + self.elapsed)
+                    return result
+            if self.os == "windows":
+                if not self.dirs.issuperset(cmd.BASE_DIRS):
+                    self.dirs.update(cmd.BASE_DIRS)
+                return cmd.Cmd(self).run(command)
             out, err = Capture(), Capture()
             status = drive(script(self, command, IO(out, err)), self.world.wait_until)
             return CommandResult(status, out.text(), err.text())
 
     # ---- the shell.Machine protocol ----
-    def call(self, argv: list[str], stdin: str = "") -> CommandResult:
-        handler = self._tools.get(argv[0])
+    def call(self, argv: list[str], stdin: str = "", env: Mapping[str, str] | None = None) -> CommandResult:
+        self.elapsed = 0.0
+        self.env = dict(env) if env else {}
+        handler = self._tools.get(argv[0] if self.os != "windows" else argv[0].lower())
         if handler is None:
             if self.os == "windows":
                 return CommandResult(9009, "", _NOT_FOUND_WINDOWS.format(argv[0]))

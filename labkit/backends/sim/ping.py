@@ -16,6 +16,7 @@ ping.exe and fping 4/5. All functions are pure.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 from labkit.matrix.ping import OS_FAMILIES, OsFamily
@@ -167,6 +168,11 @@ def _fping_time(ms: float) -> str:
     return f"{ms:.0f}"
 
 
+def fping_line(address: str, rtts: Sequence[float | None], width: int) -> str:
+    """One target's line of fping -q -C N (without its newline), the name padded to `width`."""
+    return f"{address:<{width}} : " + " ".join("-" if r is None else _fping_time(r) for r in rtts)
+
+
 def render_fping(results: Mapping[str, Sequence[float | None]]) -> tuple[int, str, str]:
     """fping -q -C N: one line per target on stderr, names padded to one width, '-' for a lost probe.
 
@@ -177,7 +183,58 @@ def render_fping(results: Mapping[str, Sequence[float | None]]) -> tuple[int, st
     if any(not rtts for rtts in results.values()):
         raise ValueError("every fping target needs at least one probe")
     width = max(len(a) for a in results)
-    lines = [f"{addr:<{width}} : " + " ".join("-" if r is None else _fping_time(r) for r in rtts)
-             for addr, rtts in results.items()]
+    lines = [fping_line(addr, rtts, width) for addr, rtts in results.items()]
     status = 0 if all(_replies(rtts) for rtts in results.values()) else 1
     return status, "", "\n".join(lines) + "\n"
+
+
+# --- how long a probe takes ---------------------------------------------------------------------------
+
+def ping_seconds(rtts: Sequence[float | None], wait_s: float, deadline_s: float | None = None) -> float:
+    """How long one ping run takes: probes one second apart; a lost probe waits out its reply time
+    (`wait_s`: Windows' -w, iputils' and busybox's -W), a run never past its deadline (iputils' -w)."""
+    took = 0.0
+    last = len(rtts) - 1
+    for n, rtt in enumerate(rtts):
+        if rtt is None:
+            took += max(wait_s, 1.0) if n < last else wait_s
+        else:
+            took += 1.0 if n < last else rtt / 1000
+    return min(took, deadline_s) if deadline_s is not None else took
+
+
+def fping_seconds(count: int, targets: int, timeout_s: float, lost: bool, slowest_ms: float,
+                  gap_s: float = 0.01) -> float:
+    """How long fping -C COUNT runs over `targets` targets: a round per second, the targets `gap_s`
+    apart within it (fping's -i, 10 ms by default), and the last round waits out its timeout when
+    a reply is missing (else the slowest reply)."""
+    if targets == 0:
+        return 0.0
+    return (count - 1) * 1.0 + (targets - 1) * gap_s + (timeout_s if lost else slowest_ms / 1000)
+
+
+# --- iputils in German ------------------------------------------------------------------------------
+
+# iputils built with NLS (Fedora, RHEL) speaks the guest's locale: its German catalogue (po/de.po)
+# turns these phrases, and its %g packet loss takes a decimal comma; the rtt line is not translated.
+_IPUTILS_DE = ((" bytes of data.", " Bytes an Daten."), (" data bytes", " Datenbytes"), (" bytes from ", " Bytes von "),
+               (" time=", " Zeit="), ("Destination Host Unreachable", "Zielhost nicht erreichbar"),
+               (" ping statistics ---", " ping-Statistik ---"), (" packets transmitted, ", " Pakete übertragen, "),
+               (" received", " empfangen"), (" errors,", " Fehler,"), ("% packet loss, time ", "% Paketverlust, Zeit "))
+
+
+def in_german(iputils: str) -> str:
+    """What iputils prints in a German locale (LANG=de_DE.UTF-8, LC_ALL unset) for `iputils`, the
+    same run's output in the C locale."""
+    out = []
+    for line in iputils.split("\n"):
+        if line.startswith("From "):
+            line = "Von " + line[5:]
+        if "% packet loss" in line:
+            loss = re.search(r"([0-9.]+)% packet loss", line)
+            if loss:
+                line = line.replace(loss.group(0), loss.group(1).replace(".", ",") + "% packet loss")
+        for english, german in _IPUTILS_DE:
+            line = line.replace(english, german)
+        out.append(line)
+    return "\n".join(out)

@@ -37,8 +37,9 @@ class Machine(Protocol):
     node: str
     os: OsFamily
     builtins: Mapping[str, Builtin]  # the shell's own commands on this OS (builtins.py)
+    elapsed: float  # how long the tool `call` just ran took (ping waits for its replies)
 
-    def call(self, argv: list[str], stdin: str) -> CommandResult: ...
+    def call(self, argv: list[str], stdin: str, env: Mapping[str, str] | None = None) -> CommandResult: ...
     def tool_path(self, name: str) -> str | None: ...
     def glob(self, pattern: str) -> list[str]: ...
     def exists(self, path: str) -> bool: ...
@@ -189,16 +190,19 @@ class Shell:
         if not argv:  # assignments only: they stay in this shell; the status is the last $(...)'s
             self.vars.update(values)
             return self._sub_status or 0
-        status = yield from self.invoke(argv, redirected)
+        status = yield from self.invoke(argv, redirected, values)  # `LC_ALL=C ping`: the command's environment
         self.status = status
         return status
 
-    def invoke(self, argv: list[str], io: IO) -> Run:
-        """Run one command: a builtin of this shell, else a tool of the machine."""
+    def invoke(self, argv: list[str], io: IO, env: Mapping[str, str] | None = None) -> Run:
+        """Run one command: a builtin of this shell, else a tool of the machine (with `env`, the
+        command's own NAME=value words)."""
         builtin = self.m.builtins.get(argv[0])
         if builtin is not None:
             return (yield from builtin(self, argv, io))
-        result = self.m.call(argv, io.stdin)
+        result = self.m.call(argv, io.stdin, env)
+        if self.m.elapsed:  # the tool takes time: a `&` job sleeps, the foreground moves the clock
+            yield self.m.now() + self.m.elapsed
         if result.stdout:
             io.out.write(result.stdout)
         if result.stderr:

@@ -11,16 +11,13 @@ already expanded by the shell; TOOLS is every OS's table, tool_paths what `comma
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from labkit.backends.sim import coreutils, services
-from labkit.backends.sim.ping import render_fping, render_ping, render_ping_error
+from labkit.backends.sim.ping import fping_seconds, in_german, ping_seconds, render_ping_error
 from labkit.backends.sim.windows import netsh
-from labkit.predict import Verdict
 from labkit.protocols import CommandResult
-from labkit.topology import Endpoint, Topology
 
 if TYPE_CHECKING:
     from labkit.backends.sim.guest import SimGuest
@@ -28,62 +25,90 @@ if TYPE_CHECKING:
 Handler = Callable[["SimGuest", list[str]], CommandResult]
 
 
-def _verdict(g: SimGuest, target: str) -> tuple[Topology, Verdict | None]:
-    """What the network does with this node's echo request to `target` (None: not an address)."""
-    world = g.world
-    topo, predictor = world.topology(), world.predictor()
-    addr = world.address(target)
-    if addr is None:
-        return topo, None
-    holders = topo.by_ip.get(addr)
-    return topo, predictor.classify(g.node, Endpoint(target, holders[0].name if holders else target, addr))
+def _option(argv: list[str], flag: str, default: str) -> str:
+    return argv[argv.index(flag) + 1] if flag in argv[:-1] else default
 
 
-def _answered(verdict: Verdict) -> bool:
-    """Whether the echo came back. The world's topology has its conflicts settled, so the model
-    always has a verdict here; None would be a guess, and the sim does not guess."""
-    if verdict.reachable is None:
-        raise RuntimeError(f"the simulated lab left an address conflict unsettled: {verdict.reason}")
-    return verdict.reachable
+def _locale(g: SimGuest) -> str:
+    """The locale a tool run on `g` speaks: LC_ALL, LC_MESSAGES or LANG on its command line (`LC_ALL=C
+    ping`), else the guest's own (LANG in /etc/locale.conf or /etc/default/locale), else C."""
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if g.env.get(key):
+            return g.env[key]
+    for path in ("/etc/locale.conf", "/etc/default/locale"):
+        for line in (g.files.get(path) or "").splitlines():
+            if line.startswith("LANG="):
+                return line[5:].strip().strip('"')
+    return "C"
 
 
-def _rtts(node: str, target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
-    """Round-trip times that differ per pair but repeat exactly from run to run."""
-    if not reachable:
-        return [None] * count
-    seed = int.from_bytes(hashlib.sha256(f"{node}>{target}".encode()).digest()[:3], "big")
-    base = (1.1 if natted else 0.35) + (seed % 300) / 1000
-    return [round(base + ((seed >> i) % 7) / 100, 3) for i in range(count)]
+def _ping_options(os_family: str, argv: list[str]) -> tuple[int, float, float | None]:
+    """(count, reply wait in s, deadline in s or None) of a ping command line; ValueError if bad."""
+    if os_family == "windows":
+        return int(_option(argv, "-n", "4")), int(_option(argv, "-w", "4000")) / 1000, None
+    deadline = float(_option(argv, "-w", "0")) if "-w" in argv[:-1] else None
+    return int(_option(argv, "-c", "4")), float(_option(argv, "-W", "10")), deadline
 
 
 def _ping(g: SimGuest, argv: list[str]) -> CommandResult:
-    """iputils/busybox `ping [-n] -c N ... ADDR` and Windows `ping -n N -w MS ADDR`."""
-    target = argv[-1]
-    flag = "-n" if g.os == "windows" else "-c"
-    count = int(argv[argv.index(flag) + 1]) if flag in argv else 4
-    topo, verdict = _verdict(g, target)
-    if verdict is None:
-        return CommandResult(*render_ping_error(g.os, f"{target}: Name or service not known"))
-    if not topo.nodes[g.node].ifaces:
-        return CommandResult(*render_ping_error(g.os, "connect: Network is unreachable"))
-    ok = _answered(verdict)
-    return CommandResult(*render_ping(g.os, target, _rtts(g.node, target, count, ok, "translated" in verdict.reason)))
+    """iputils/busybox `ping [-n] -c N [-W S] [-w D] ADDR` and Windows `ping -n N -w MS ADDR`; it
+    takes as long as the real one (g.elapsed): a lost probe waits out its reply time."""
+    result, g.elapsed = ping_all(g, argv[:-1], [argv[-1]])[0]
+    return result
+
+
+def ping_all(g: SimGuest, options: list[str], targets: list[str]) -> list[tuple[CommandResult, float]]:
+    """`ping OPTIONS TARGET` for each target, each as if run alone: (what it leaves, how long it takes).
+    cmd's `for ... do start ping ... %a` runs a thousand of them at once."""
+    try:
+        count, wait, deadline = _ping_options(g.os, [*options, "x"])
+    except ValueError:
+        bad = CommandResult(*render_ping_error(g.os, f"bad option in: {' '.join(options[1:])}"))
+        return [(bad, 0.0)] * len(targets)
+    answers = g.world.answers
+    cut_off = not g.world.topology().nodes[g.node].ifaces  # no interface: only loopback answers
+    german = g.os == "linux" and _locale(g).startswith("de")
+    out: list[tuple[CommandResult, float]] = []
+    for t, printed in zip(targets, answers.pings(g.node, g.os, targets, count), strict=True):
+        if printed is None:
+            out.append((CommandResult(*render_ping_error(g.os, f"{t}: Name or service not known")), 0.0))
+        elif cut_off and not answers.loopback(t):
+            out.append((CommandResult(*render_ping_error(g.os, "connect: Network is unreachable")), 0.0))
+        else:
+            said = printed[0]
+            if german:  # iputils with NLS speaks the guest's locale (labkit's probes ask for C)
+                said = CommandResult(said.exit_status, in_german(said.stdout), said.stderr)
+            out.append((said, ping_seconds(printed[1], wait, deadline)))
+    return out
+
+
+_FPING_VALUED = frozenset({"-C", "-c", "-t", "-r", "-i", "-p", "-b", "-B", "-O", "-H", "-I", "-S", "-Q", "-T"})
 
 
 def _fping(g: SimGuest, argv: list[str]) -> CommandResult:
-    """`fping -q -C N ... ADDR...`: one line per target (a big matrix sends a thousand at once)."""
-    count = int(argv[argv.index("-C") + 1])
-    world, node = g.world, g.node
-    by_ip, classify, address = world.topology().by_ip, world.predictor().classify, world.address
-    results = {}
-    for target in argv[1:]:
-        addr = address(target)
-        if addr is None:  # an option or its value
-            continue
-        holders = by_ip.get(addr)
-        verdict = classify(node, Endpoint(target, holders[0].name if holders else target, addr))
-        results[target] = _rtts(node, target, count, _answered(verdict), "translated" in verdict.reason)
-    return CommandResult(*render_fping(results))
+    """`fping -q -C N -t MS -r 0 ADDR...`: one line per target (a big matrix sends a thousand at
+    once), printed and timed as fping does."""
+    k = 1
+    options: dict[str, str] = {}
+    while k < len(argv) and argv[k].startswith("-"):
+        if argv[k] in _FPING_VALUED and k + 1 < len(argv):
+            options[argv[k]] = argv[k + 1]
+            k += 2
+        else:
+            k += 1
+    targets = argv[k:]
+    try:
+        count = int(options.get("-C") or options.get("-c") or "1")
+        timeout = int(options.get("-t", "500")) / 1000
+        gap = int(options.get("-i", "10")) / 1000  # between one target's probe and the next's
+    except ValueError:
+        return CommandResult(3, "", f"fping: bad option value in: {' '.join(argv[1:k])}\n")
+    if not targets:
+        return CommandResult(3, "", "fping: no targets\n")
+    lines, lost, natted = g.world.answers.fping(g.node, targets, count)
+    slowest = 1.5 if natted else 0.7  # the made-up times' ceiling, in ms
+    g.elapsed = fping_seconds(count, len(lines), timeout, lost, slowest, gap)
+    return CommandResult(1 if lost else 0, "", "\n".join(lines) + "\n" if lines else "")
 
 
 def _ip(g: SimGuest, argv: list[str]) -> CommandResult:
@@ -175,3 +200,6 @@ _BUSYBOX: dict[str, Handler] = {**coreutils.HANDLERS, **_NETWORK, "ping": _ping}
 _WINDOWS: dict[str, Handler] = {"ping": _ping, "ipconfig": _ipconfig, "netsh": netsh,
                                 "hostname": coreutils.hostname}
 TOOLS: dict[str, dict[str, Handler]] = {"linux": _LINUX, "busybox": _BUSYBOX, "windows": _WINDOWS}
+# tools that can run for many targets at once, each as if alone: (guest, options, targets) -> [(result, seconds)]
+BULK: dict[str, Callable[[SimGuest, list[str], list[str]], list[tuple[CommandResult, float]]]] = {
+    "ping": ping_all, "ping.exe": ping_all}

@@ -31,6 +31,7 @@ import re
 import threading
 from ipaddress import IPv4Address, ip_address
 
+from labkit.backends.sim.answers import Answers
 from labkit.backends.sim.clock import VirtualClock
 from labkit.backends.sim.guest import SimGuest
 from labkit.backends.sim.shell import Job
@@ -60,12 +61,14 @@ class SimWorld:
         self.guest_config: dict[tuple[str, str], InterfaceConfig] = {}  # what each guest is configured with
         self.dialects: dict[str, str | None] = {}  # how each VM's init configures its network
         self.jobs: list[Job] = []  # detached jobs waiting on the clock
+        self.answers = Answers(self)  # what pings get back and print, per topology (answers.py)
         self._next_wake = math.inf
         self._topo: Topology | None = None
         self._predictor: Predictor | None = None
         self._reach: dict[tuple[str, IPv4Address], str | None] = {}
         self._reach_topo: Topology | None = None
         self._addresses: dict[str, IPv4Address | None] = {}
+        self._devices: set[int] | None = None  # the lab devices' addresses, as ints (_maybe_held)
         self._stamps = itertools.count(1)
         self._raised: dict[tuple[str, str], int] = {}  # (vm, interface) -> when it last brought its address up
         # (vm, interface) -> the network its port stays on while its cable is out (its state says network None)
@@ -116,6 +119,8 @@ class SimWorld:
             st = self.state.vms[vm].iface(iface)
             if st.network is None or not self.state.vms[vm].powered_on:
                 return None
+            if not self._maybe_held(vm, ip):  # nobody else has it: no need to rebuild the topology
+                return None
             topo = self.topology()
             segment = topo.segment_of(st.network)
             others = [n for n in topo.by_ip.get(ip, []) if n.name != vm
@@ -131,6 +136,21 @@ class SimWorld:
             if who.kind == "vm":
                 mac = self.state.vms[who.name].iface(next(i.name for i in who.ifaces if i.ip == ip)).mac
             return (mac or _made_up_mac(who.name, segment)).upper()
+
+    def _maybe_held(self, vm: str, ip: IPv4Address) -> bool:
+        """Whether anyone but `vm` might hold `ip`: a lab device's address (host, router, NAT device,
+        DHCP server, external), or another VM's. A booting lab asks for every static address; the
+        answer is almost always no, and this is much cheaper than the topology it would rebuild."""
+        if self._devices is None:
+            topo = self.topology()
+            self._devices = {int(a) for n in topo.nodes.values() if n.kind != "vm" for a in n.addrs}
+            net = (self.inventory.networks[name] for name in self.inventory.networks)
+            self._devices |= {int(n.host_adapter.address) for n in net if n.host_adapter is not None}
+        want = int(ip)
+        if want in self._devices:
+            return True
+        return any(i.address is not None and int(i.address) == want
+                   for name, other in self.state.vms.items() if name != vm for i in other.ifaces)
 
     def predictor(self) -> Predictor:
         with self.lock:

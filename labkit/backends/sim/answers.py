@@ -1,0 +1,170 @@
+"""What the simulated network answers to pings, and what the ping tools print: computed in bulk.
+
+A thousand-VM matrix asks a million times whether an echo comes back. The answer is the model's
+(predict.py) over the world's settled topology, so it is the same for every pair of equivalent
+machines: `Answers` asks the Predictor once per class of target for each source, and keeps, per
+topology, each address's endpoint and class and the text each tool prints for each target and
+outcome. Every target's text is still printed and every output still parsed by the real parsers;
+only equal work is not redone.
+
+Round-trip times are made up per target (they differ from target to target and repeat exactly
+from run to run); a NAT-translated path is slower. Loopback (127.0.0.0/8) always answers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from ipaddress import ip_network
+from typing import TYPE_CHECKING
+
+from labkit.backends.sim.ping import fping_line, render_ping
+from labkit.model import OsFamily
+from labkit.predict import Predictor, Verdict
+from labkit.protocols import CommandResult
+from labkit.topology import Endpoint
+
+if TYPE_CHECKING:
+    from labkit.backends.sim.world import SimWorld
+
+_LOOPBACK = ip_network("127.0.0.0/8")
+_LOOP = "loopback"
+# what an echo request gets back: (reachable, translated by a NAT on the way)
+Answer = tuple[bool, bool]
+_REPLY = (True, False)
+# per target: None (not an address), _LOOP, or (its class for the Predictor, its endpoint)
+_Target = tuple[int, Endpoint] | str | None
+Printed = tuple[CommandResult, list[float | None]]  # (what the ping leaves, its round trips)
+
+
+def rtts(target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
+    """Round-trip times per probe: None for each lost one."""
+    if not reachable:
+        return [None] * count
+    seed = zlib.crc32(target.encode()) & 0xFFFFFF
+    base = (1.1 if natted else 0.35) + (seed % 300) / 1000
+    return [round(base + ((seed >> i) % 7) / 100, 3) for i in range(count)]
+
+
+def _answer(verdict: Verdict) -> Answer:
+    """Whether the echo came back, and through a NAT. The world's topology has its conflicts
+    settled, so the model always has a verdict here; None would be a guess, and the sim does not guess."""
+    if verdict.reachable is None:
+        raise RuntimeError(f"the simulated lab left an address conflict unsettled: {verdict.reason}")
+    return verdict.reachable, "translated" in verdict.reason
+
+
+def _slot(answer: Answer) -> int:
+    return 2 if answer[1] else int(answer[0])  # 0 lost, 1 a direct reply, 2 a reply through a NAT
+
+
+class Answers:
+    """One world's answers and printed lines, kept until its topology changes."""
+
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+        self._predictor: Predictor | None = None
+        self._targets: dict[str, _Target] = {}
+        self._fping: dict[tuple[int, int], dict[str, list[str | None]]] = {}  # (count, width) -> target -> lines
+        self._ping: dict[tuple[OsFamily, int], dict[str, list[Printed | None]]] = {}  # (os, count) -> target -> out
+
+    def _fresh(self) -> Predictor:
+        predictor = self.world.predictor()
+        if predictor is not self._predictor:  # a new topology: a new predictor, and nothing kept is valid
+            self._predictor = predictor
+            self._targets = {}
+            self._fping.clear()
+            self._ping.clear()
+        return predictor
+
+    def _target(self, predictor: Predictor, target: str) -> _Target:
+        found = self._targets.get(target, "")
+        if found == "":
+            addr = self.world.address(target)
+            if addr is None:
+                found = None
+            elif addr in _LOOPBACK:
+                found = _LOOP
+            else:
+                holders = predictor.topo.by_ip.get(addr)
+                end = Endpoint(target, holders[0].name if holders else target, addr)
+                found = (predictor.target_class(end), end)
+            self._targets[target] = found
+        return found
+
+    def fping(self, node: str, targets: Sequence[str], count: int) -> tuple[list[str], bool, bool]:
+        """fping -C COUNT's line for each target that is an address (names padded to one width), and
+        whether any probe was lost and whether any reply came through a NAT. One pass: it is what a
+        thousand-target fping costs the simulation."""
+        predictor = self._fresh()
+        known = self._targets
+        width = max(map(len, targets), default=0)
+        table = self._fping.setdefault((count, width), {})
+        by_class: dict[int, int] = {}  # class -> slot (0 lost, 1 a direct reply, 2 a reply through a NAT)
+        slots = [0, 0, 0]
+        lines: list[str] = []
+        for t in targets:
+            found = known.get(t, "")
+            if found == "":
+                found = self._target(predictor, t)
+            if isinstance(found, tuple):
+                cls, end = found
+                k = by_class.get(cls) if end.node != node else None
+                if k is None:
+                    k = _slot(_answer(predictor.classify(node, end)))
+                    if end.node != node:
+                        by_class[cls] = k
+            elif found is None:
+                continue
+            else:
+                k = 1  # loopback
+            printed = table.get(t)
+            if printed is None:
+                printed = table[t] = [None, None, None]
+            line = printed[k]
+            if line is None:
+                line = printed[k] = fping_line(t, rtts(t, count, k > 0, k == 2), width)
+            lines.append(line)
+            slots[k] += 1
+        return lines, slots[0] > 0, slots[2] > 0
+
+    def ping(self, node: str, os_family: OsFamily, target: str, count: int) -> Printed | None:
+        """What one ping of `target` prints (None: `target` is not an address)."""
+        return self.pings(node, os_family, [target], count)[0]
+
+    def pings(self, node: str, os_family: OsFamily, targets: Sequence[str], count: int) -> list[Printed | None]:
+        """What a ping of each target prints (None: not an address): one pass for many targets."""
+        predictor = self._fresh()
+        known = self._targets
+        table = self._ping.setdefault((os_family, count), {})
+        by_class: dict[int, int] = {}
+        out: list[Printed | None] = []
+        for t in targets:
+            found = known.get(t, "")
+            if found == "":
+                found = self._target(predictor, t)
+            if isinstance(found, tuple):
+                cls, end = found
+                k = by_class.get(cls) if end.node != node else None
+                if k is None:
+                    k = _slot(_answer(predictor.classify(node, end)))
+                    if end.node != node:
+                        by_class[cls] = k
+            elif found is None:
+                out.append(None)
+                continue
+            else:
+                k = 1  # loopback
+            printed = table.get(t)
+            if printed is None:
+                printed = table[t] = [None, None, None]
+            done = printed[k]
+            if done is None:
+                trips = rtts(t, count, k > 0, k == 2)
+                done = printed[k] = (CommandResult(*render_ping(os_family, t, trips)), trips)
+            out.append(done)
+        return out
+
+    def loopback(self, target: str) -> bool:
+        """Whether `target` is in 127.0.0.0/8 (asked after `ping` or `fping`)."""
+        return self._targets.get(target) is _LOOP

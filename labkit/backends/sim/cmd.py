@@ -1,0 +1,891 @@
+r"""cmd.exe for the simulated Windows guests: the part of its language labkit's commands use.
+
+A Windows guest is reached through `cmd.exe /c LINE` (VMware Tools, vmrun) or SSH to Windows'
+OpenSSH server, whose default shell is cmd, so a command line there is cmd's, and the simulated
+guest runs it as cmd does, not by recognising labkit's own lines. What is simulated:
+
+* `%NAME%` expanded once, before the line is parsed (undefined names stay as written, as on a
+  command line); `for` variables (`%a`, `%~nf`, `%~xf`, `%~nxf`) at each round;
+* `&`, `&&`, `||`, `( ... )` blocks with redirections, `@`, `^` escapes, double quotes;
+  redirections `>`, `>>`, `<`, `2>&1`, `>nul`, anywhere in a command;
+* `for %x in (SET) do ...` (an item with `*` or `?` is a file pattern), `for /l %x in (a,b,c) do ...`,
+  `if [not] exist PATTERN ...` (the rest of the line is their body, as in cmd);
+* builtins: cd [/d], md/mkdir, rd/rmdir [/s] [/q], type, ren/rename, echo, start ["title"] [/b],
+  exit [/b] [N]; every other word is one of the machine's programs (ping, ipconfig, netsh, ...).
+
+Time is the lab's virtual clock. A program that takes time (ping) moves it forward. `start /b`
+runs a program in the background: it starts now, holds the files its output is redirected to
+(another process cannot rename or delete them meanwhile, as on Windows) and delivers its output
+when it ends; the background programs of a line end in order as the clock passes them, and any
+still running when the line ends are left to the lab (world.park). Unsupported syntax (pipes,
+`if` comparisons, `else`, `start` of cmd itself) is refused with cmd's syntax error, never guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+import fnmatch
+import functools
+from typing import TYPE_CHECKING
+
+from labkit.backends.sim import tools
+from labkit.backends.sim.shell import Job
+from labkit.backends.sim.sinks import Capture, Discard, FileSink, Sink
+from labkit.protocols import CommandResult
+
+if TYPE_CHECKING:
+    from labkit.backends.sim.guest import SimGuest
+
+PROFILE = "C:\\Users\\labkit"
+TEMP = PROFILE + "\\AppData\\Local\\Temp"
+BASE_DIRS = ("C:\\", "C:\\Windows", "C:\\Windows\\System32", "C:\\Windows\\Temp", "C:\\Users", PROFILE,
+             PROFILE + "\\AppData", PROFILE + "\\AppData\\Local", TEMP)
+BUILTIN_WORDS = frozenset({"cd", "chdir", "md", "mkdir", "rd", "rmdir", "type", "ren", "rename", "echo", "start",
+                           "exit", "for", "if", "set", "del", "erase", "copy", "move", "dir", "call", "goto"})
+NOT_FOUND = "The system cannot find the file specified.\r\n"
+PATH_NOT_FOUND = "The system cannot find the path specified.\r\n"
+IN_USE = "The process cannot access the file because it is being used by another process.\r\n"
+_SYNTAX = "The syntax of the command is incorrect.\r\n"
+
+
+class CmdSyntaxError(ValueError):
+    """What cmd.exe does not understand (or the simulation does not run): cmd prints the message."""
+
+
+# ---- syntax ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Redir:
+    fd: int
+    op: str  # ">", ">>", "<", ">&"
+    target: str  # raw text (for variables expanded when it runs)
+
+
+@dataclass(frozen=True, slots=True)
+class Simple:
+    words: tuple[str, ...]  # raw words, quotes kept (a program's C runtime removes them)
+    args: str  # the raw text after the command word, redirections taken out (what echo prints)
+    redirs: tuple[Redir, ...]
+    quiet: bool  # '@'
+    text: str  # as written, for echoing a for body
+    name: str | None  # the command's name, lower case, quotes removed (None: it holds a for variable)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    body: Seq
+    redirs: tuple[Redir, ...]
+    quiet: bool
+
+
+@dataclass(frozen=True, slots=True)
+class For:
+    var: str
+    numeric: bool  # /l
+    items: str  # raw text between the parentheses
+    body: Seq
+    quiet: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IfExist:
+    negate: bool
+    pattern: str
+    body: Seq
+
+
+Command = Simple | Block | For | IfExist
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    first: Command
+    rest: tuple[tuple[str, Command], ...] = field(default=())  # ("&" | "&&" | "||", command)
+
+
+_SPECIAL = frozenset("&|()<>")
+_PLAIN_NAME = re.compile(r"[^\\/:*?\"<>|]+")  # a file name with no directory in it
+_DRIVE = re.compile(r"[A-Za-z]:\\")
+_PEEK = re.compile(r"[^\s&|()<>]*")
+_FOR = re.compile(r"for\s+(/l\s+)?%(\w)\s+in\s*\(", re.IGNORECASE)
+_DO = re.compile(r"\s*do\s", re.IGNORECASE)
+_IF = re.compile(r"if\s+(not\s+)?exist\s+", re.IGNORECASE)
+_CARET = re.compile(r"\^(.)")
+_ITEMS = re.compile(r"[\s,;=]+")
+_RUN = re.compile(r'[^\s&|<>()^"]+')  # a stretch of a word with nothing special in it
+_BLANK = " \t"
+
+
+class _Parser:
+    """One line (variables already expanded) -> Seq. Quotes protect everything but the end of line."""
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+        self.depth = 0
+
+    def blanks(self) -> None:
+        s, n = self.s, len(self.s)
+        while self.i < n and s[self.i] in _BLANK:
+            self.i += 1
+
+    def seq(self) -> Seq:
+        first = self.command()
+        rest: list[tuple[str, Command]] = []
+        while True:
+            self.blanks()
+            s, i = self.s, self.i
+            if i >= len(s) or (s[i] == ")" and self.depth):
+                return Seq(first, tuple(rest))
+            op = "&&" if s.startswith("&&", i) else "||" if s.startswith("||", i) else s[i]
+            if op == "|":
+                raise CmdSyntaxError("pipes are not simulated")
+            if op not in ("&", "&&", "||"):
+                raise CmdSyntaxError(f"{op} was unexpected at this time.")
+            self.i += len(op)
+            rest.append((op, self.command()))
+
+    def command(self) -> Command:
+        self.blanks()
+        quiet = False
+        while self.s.startswith("@", self.i):
+            quiet = True
+            self.i += 1
+            self.blanks()
+        s, i = self.s, self.i
+        if i >= len(s):
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        if s[i] == "(":
+            self.i += 1
+            self.depth += 1
+            body = self.seq()
+            self.blanks()
+            if not self.s.startswith(")", self.i):
+                raise CmdSyntaxError("( was unexpected at this time.")  # an unclosed block
+            self.i += 1
+            self.depth -= 1
+            return Block(body, tuple(self.redirections()), quiet)
+        word = self._peek_word().lower()
+        if word == "for":
+            return self.for_(quiet)
+        if word == "if":
+            return self.if_()
+        return self.simple(quiet)
+
+    def _peek_word(self) -> str:
+        m = _PEEK.match(self.s, self.i)
+        return m.group(0) if m else ""
+
+    def redirections(self) -> list[Redir]:
+        out: list[Redir] = []
+        while True:
+            self.blanks()
+            r = self._redirection()
+            if r is None:
+                return out
+            out.append(r)
+
+    _REDIR = re.compile(r"(\d?)(>>|>&|>|<)")
+
+    def _redirection(self) -> Redir | None:
+        m = self._REDIR.match(self.s, self.i)
+        if m is None:
+            return None
+        self.i = m.end()
+        self.blanks()
+        target = self.word()
+        if not target:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        op = m.group(2)
+        fd = int(m.group(1)) if m.group(1) else (0 if op == "<" else 1)
+        return Redir(fd, op, target)
+
+    def word(self) -> str:
+        """One word as written: quotes kept, ^ escapes kept for later, ends at a blank or special."""
+        s, n = self.s, len(self.s)
+        start = self.i
+        quoted = False
+        while self.i < n:
+            if not quoted:
+                m = _RUN.match(s, self.i)
+                if m is not None:
+                    self.i = m.end()
+                    continue
+            c = s[self.i]
+            if c == '"':
+                quoted = not quoted
+            elif not quoted:
+                if c == "^":
+                    self.i += 2
+                    continue
+                if c in _BLANK or c in "&|<>" or (c == ")" and self.depth) or c == "(" and self.i > start:
+                    break
+            self.i += 1
+        return s[start:self.i]
+
+    def simple(self, quiet: bool) -> Simple:
+        words: list[str] = []
+        redirs: list[Redir] = []
+        args: list[str] = []
+        start = self.i
+        while True:
+            before = self.i
+            self.blanks()
+            s, i = self.s, self.i
+            if i >= len(s) or s[i] in "&|" or (s[i] == ")" and self.depth):
+                break
+            r = self._redirection()
+            if r is not None:
+                redirs.append(r)
+                continue
+            w = self.word()
+            if not w:
+                raise CmdSyntaxError(f"{s[i]} was unexpected at this time.")
+            if words:
+                args.append(s[before:self.i] if len(words) > 1 or args else s[before:self.i].lstrip(_BLANK))
+            words.append(w)
+        text = self.s[start:self.i].strip()
+        name = words[0].replace('"', "").lower() if words and "%" not in words[0] else None
+        return Simple(tuple(words), "".join(args), tuple(redirs), quiet, text, name)
+
+    def for_(self, quiet: bool) -> For:
+        m = _FOR.match(self.s, self.i)
+        if m is None:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        close = self.s.find(")", m.end())
+        if close < 0:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        items = self.s[m.end():close]
+        self.i = close + 1
+        do = _DO.match(self.s, self.i)
+        if do is None:
+            raise CmdSyntaxError("The syntax of the command is incorrect.")
+        self.i = do.end()
+        return For(m.group(2), bool(m.group(1)), items, self.seq(), quiet)
+
+    def if_(self) -> IfExist:
+        m = _IF.match(self.s, self.i)
+        if m is None:
+            raise CmdSyntaxError("only `if [not] exist` is simulated")
+        self.i = m.end()
+        pattern = self.word()
+        return IfExist(bool(m.group(1)), pattern, self.seq())
+
+
+_VAR = re.compile(r"%([^%\r\n]+)%")
+
+
+def expand_variables(text: str, env: dict[str, str]) -> str:
+    """%NAME% as cmd expands a command line: names case-insensitive, undefined ones left as written."""
+    def one(m: re.Match[str]) -> str:
+        value = env.get(m.group(1).upper())
+        return m.group(0) if value is None else value
+    return _VAR.sub(one, text) if "%" in text else text
+
+
+def parse(line: str) -> Seq:
+    p = _Parser(line)
+    tree = p.seq()
+    p.blanks()
+    if p.i < len(p.s):
+        raise CmdSyntaxError(f"{p.s[p.i]} was unexpected at this time.")
+    return tree
+
+
+def argv_of(words: Iterable[str]) -> list[str]:
+    """A program's argv as its C runtime splits its command line: quotes removed, ^ escapes done."""
+    out = []
+    for w in words:
+        if '"' in w or "^" in w:
+            w = _CARET.sub(r"\1", w).replace('"', "")
+        out.append(w)
+    return out
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+class _Exit(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+# A program started with `start /b`: (when it ends, the order it started in, what it leaves, where its
+# output and errors go, the files it holds open (lower case)). Its output arrives, and its files are let
+# go, when it ends. A plain tuple: a thousand-target probe starts a thousand of them.
+_Background = tuple[float, int, CommandResult, Sink, Sink, tuple[str, ...]]
+
+
+class Cmd:
+    """One `cmd.exe /c LINE` on one simulated Windows machine."""
+
+    def __init__(self, guest: SimGuest, cwd: str = PROFILE) -> None:
+        self.g = guest
+        self.cwd = cwd
+        self.env = {"TEMP": TEMP, "TMP": TEMP, "USERPROFILE": PROFILE, "SYSTEMROOT": "C:\\Windows",
+                    "WINDIR": "C:\\Windows", "COMPUTERNAME": guest.node.upper(), "USERNAME": "labkit"}
+        self.status = 0
+        self.running: list[_Background] = []  # background programs, in the order they started
+        self.holding: dict[str, int] = {}  # files (lower case) background programs hold open -> how many
+        self._holds: tuple[str, ...] = ()  # what the simple command being run redirects into
+        self._started = 0
+        self._listing: tuple[str, int, list[str]] | None = None  # (folder, file count, its paths): see listing()
+
+    # -- the line --
+    def run(self, line: str) -> CommandResult:
+        out, err = Capture(), Capture()
+        try:
+            tree = parse(expand_variables(line, self.env))
+        except CmdSyntaxError as exc:
+            return CommandResult(255, "", f"{exc}\r\n")
+        try:
+            self.seq(tree, {}, out, err)
+        except _Exit as done:
+            self.status = done.status
+        self._leave_running()
+        return CommandResult(self.status, out.text(), err.text())
+
+    def seq(self, tree: Seq, fv: dict[str, str], out: Sink, err: Sink) -> None:
+        self.command(tree.first, fv, out, err)
+        for op, command in tree.rest:
+            if op == "&" or (op == "&&") == (self.status == 0):
+                self.command(command, fv, out, err)
+
+    def command(self, c: Command, fv: dict[str, str], out: Sink, err: Sink) -> None:
+        if isinstance(c, Simple):
+            self.simple(c, fv, out, err)
+        elif isinstance(c, Block):
+            redirected = self.redirect(c.redirs, fv, out, err)
+            if redirected is not None:
+                self.seq(c.body, fv, *redirected)
+        elif isinstance(c, For):
+            self.for_(c, fv, out, err)
+        else:
+            found = bool(self.matches(self.sub(c.pattern, fv), first=True))
+            if found != c.negate:
+                self.seq(c.body, fv, out, err)
+
+    # -- for variables --
+    def sub(self, text: str, fv: dict[str, str]) -> str:
+        if not fv or "%" not in text:
+            return text
+        for name, value in fv.items():
+            if "%~" in text:
+                stem, dot, ext = value.rpartition(".")
+                stem, ext = (stem, dot + ext) if dot and "\\" not in ext else (value, "")
+                text = (text.replace(f"%~nx{name}", value.rsplit("\\", 1)[-1])
+                        .replace(f"%~n{name}", stem.rsplit("\\", 1)[-1]).replace(f"%~x{name}", ext))
+            text = text.replace(f"%{name}", value)
+        return text
+
+    def for_(self, c: For, fv: dict[str, str], out: Sink, err: Sink) -> None:
+        items = self.sub(c.items, fv)
+        values: list[str]
+        if c.numeric:
+            try:
+                first, step, last = (int(x) for x in _ITEMS.split(items.strip()))
+            except ValueError:
+                err.write(_SYNTAX)
+                self.status = 1
+                return
+            values = [str(v) for v in range(first, last + (1 if step > 0 else -1), step)] if step else []
+        elif not any(ch in items for ch in '*?"'):  # plain items: most lists
+            values = [x for x in _ITEMS.split(items) if x]
+        else:
+            values = []
+            for item in (x for x in _ITEMS.split(items) if x):
+                if "*" in item or "?" in item:
+                    values += [p.rsplit("\\", 1)[-1] if "\\" not in item else p for p in self.matches(item)]
+                else:
+                    values.append(item.replace('"', "") if item.startswith('"') else item)
+        loud = not _quiet(c.body.first)  # cmd echoes each round's command unless it starts with @
+        if not loud and self._start_all(c, values, fv, out, err):
+            return
+        inner = dict(fv)
+        for value in values:
+            inner[c.var] = value
+            if loud:
+                out.write(f"\r\n{self.cwd}>{self.sub(_text(c.body.first), inner)}\r\n")
+            self.seq(c.body, inner, out, err)
+
+    def _start_all(self, c: For, values: list[str], fv: dict[str, str], out: Sink, err: Sink) -> bool:
+        """Every round of `for %x in (...) do @start ... PROGRAM ... %x >%x.out ...` at once, when the
+        rounds differ only in the program's last argument and in files of their own: each round
+        starts its program at the same moment, so running them together leaves the same files,
+        outputs and clock as one by one (False, and nothing done, for any other body)."""
+        body = c.body.first
+        if c.body.rest or not isinstance(body, Simple) or body.name != "start" or not values:
+            return False
+        var = "%" + c.var
+        words = [self.sub(w, fv) for w in body.words[1:]] if fv else list(body.words[1:])
+        k = 1 if words and words[0].startswith('"') else 0
+        while k < len(words) and words[k].startswith("/"):
+            k += 1
+        argv = argv_of(words[k:])
+        bulk = tools.BULK.get(argv[0].lower()) if argv else None
+        if (bulk is None or argv[-1] != var or any(var in w for w in argv[:-1]) or "%~" in body.text
+                or len(set(values)) != len(values) or (_has_upper(values) and
+                                                       len({v.lower() for v in values}) != len(values))
+                or any(r.op == "<" or (r.op != ">&" and var not in r.target) for r in body.redirs)):
+            return False
+        results = bulk(self.g, argv[:-1], values)
+        now = self.g.now()
+        holding, files, dirs, held_after = self.holding, self.g.files, self.g.dirs, self.g.held
+        push = self.running.append
+        folder = self.cwd.rstrip("\\") + "\\"
+        # the usual shape, `>%x.txt 2>&1` (or without the 2>&1) with a plain name: done right here
+        redirs = body.redirs
+        simple = (folder[:-1] in dirs and 1 <= len(redirs) <= 2 and redirs[0].fd == 1 and redirs[0].op in (">", ">>")
+                  and bool(_PLAIN_NAME.fullmatch(redirs[0].target)) and redirs[0].target.strip(".") != ""
+                  and (len(redirs) == 1 or (redirs[1].fd == 2 and redirs[1].op == ">&" and redirs[1].target == "1")))
+        if simple:  # what the general loop below does, written out for the usual shape
+            template, append, both = redirs[0].target, redirs[0].op == ">>", len(redirs) == 2
+            seq = self._started
+            kept = self._listing if self._listing is not None and self._listing[0] == folder[:-1] else None
+            for value, (result, took) in zip(values, results, strict=True):
+                path = folder + template.replace(var, value)
+                key = path.lower()
+                if key in holding or key in held_after:
+                    err.write(IN_USE)
+                    self.status = 1
+                    continue
+                if kept is not None and path not in files:
+                    kept[2].append(path)  # the folder's listing, kept up to date
+                sink = FileSink(files, path, append)
+                holding[key] = holding.get(key, 0) + 1
+                seq += 1
+                push((now + took, seq, result, sink, sink if both else err, (key,)))
+                self.status = 0
+            self._started = seq
+            self._listing = (kept[0], len(files) + len(dirs), kept[2]) if kept is not None else None
+            return True
+        for value, (result, took) in zip(values, results, strict=True):
+            redirected = self.redirect(redirs, {**fv, c.var: value}, out, err)
+            if redirected is None:
+                continue
+            (o, e), holds = redirected, tuple(h.lower() for h in self._holds)
+            for h in holds:
+                holding[h] = holding.get(h, 0) + 1
+            self._started += 1
+            push((now + took, self._started, result, o, e, holds))
+            self.status = 0
+        return True
+
+    # -- redirections --
+    def redirect(self, redirs: tuple[Redir, ...], fv: dict[str, str], out: Sink,
+                 err: Sink) -> tuple[Sink, Sink] | None:
+        holds: list[str] = []
+        for r in redirs:
+            target = self.sub(r.target, fv) if fv else r.target
+            if '"' in target:
+                target = target.replace('"', "")
+            if r.op == ">&":
+                if target not in ("1", "2"):
+                    err.write("The handle could not be duplicated\r\nduring redirection of handle "
+                              f"{r.fd}.\r\n")
+                    self.status = 1
+                    return None
+                sink = out if target == "1" else err
+            elif r.op == "<":
+                continue  # nothing simulated reads its standard input from a file
+            elif target.lower() == "nul":
+                sink = Discard()
+            else:
+                path = self.path(target)
+                if self.held(path):
+                    err.write(IN_USE)
+                    self.status = 1
+                    return None
+                if _parent(path) not in self.g.dirs and not self.g.is_dir(_parent(path)):
+                    err.write(PATH_NOT_FOUND)
+                    self.status = 1
+                    return None
+                sink = FileSink(self.g.files, path, r.op == ">>")
+                self._listing = None
+                holds.append(path)
+            if r.fd == 1:
+                out = sink
+            elif r.fd == 2:
+                err = sink
+        self._holds = tuple(holds)
+        return out, err
+
+    # -- simple commands --
+    def simple(self, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+        self._holds = ()
+        redirected = self.redirect(c.redirs, fv, out, err) if c.redirs else (out, err)
+        if redirected is None:
+            return
+        o, e = redirected
+        if not c.words:
+            self.status = 0
+            return
+        name = c.name if c.name is not None else self.sub(c.words[0], fv).replace('"', "").lower()
+        builtin = _BUILTINS.get(name) or (_cmd if name.endswith("\\cmd.exe") else None)
+        if builtin is not None:
+            builtin(self, c, fv, o, e)
+            return
+        argv = argv_of([self.sub(w, fv) for w in c.words] if fv else c.words)
+        result, took = self.program(argv)
+        if took:
+            self.advance(took)
+        if result.stdout:
+            o.write(result.stdout)
+        if result.stderr:
+            e.write(result.stderr)
+        self.status = result.exit_status
+
+    def program(self, argv: list[str]) -> tuple[CommandResult, float]:
+        g = self.g
+        result = g.call(argv)
+        return result, g.elapsed
+
+    # -- time --
+    def advance(self, seconds: float) -> None:
+        """The foreground waits `seconds`: background programs that end meanwhile deliver, in order."""
+        until = self.g.now() + seconds
+        holding = self.holding
+        due = sorted(e for e in self.running if e[0] <= until)  # by when they end, then by when they started
+        if due:
+            self.running = [e for e in self.running if e[0] > until]
+        for _, _, result, out, err, holds in due:  # each touches only its own files: no clock steps needed
+            if result.stdout:
+                out.write(result.stdout)
+            if result.stderr:
+                err.write(result.stderr)
+            for key in holds:
+                left = holding[key] - 1
+                if left:
+                    holding[key] = left
+                else:
+                    del holding[key]
+        self.g.world.wait_until(until)
+
+    def _leave_running(self) -> None:
+        """Background programs still running when the line ends go on without it."""
+        for done in sorted(self.running, key=lambda e: e[:2]):
+            job = Job(self.g.node, _finish(done, self.g), "start /b", "")
+            if job.step():
+                self.g.world.park(job)
+        self.running.clear()
+        self.holding.clear()
+
+    def held(self, path: str) -> bool:
+        key = path.lower()
+        return key in self.holding or key in self.g.held
+
+    # -- files --
+    def path(self, name: str) -> str:
+        if _PLAIN_NAME.fullmatch(name) and name.strip("."):  # a name in the current directory: most of them
+            return self.cwd + "\\" + name if not self.cwd.endswith("\\") else self.cwd + name
+        name = name.replace("/", "\\")
+        if _DRIVE.match(name):
+            full = name
+        elif name.startswith("\\"):
+            full = self.cwd[:2] + name
+        else:
+            full = self.cwd.rstrip("\\") + "\\" + name
+        parts: list[str] = []
+        for part in full.split("\\"):
+            if part == "..":
+                if len(parts) > 1:
+                    parts.pop()
+            elif part not in (".", ""):
+                parts.append(part)
+        return "\\".join(parts) if len(parts) > 1 else parts[0] + "\\"
+
+    def listing(self, folder: str) -> list[str]:
+        """The paths of the files and directories right in `folder` (case-insensitive). Kept until
+        this command line changes a name, or the machine's file count changes: the wait loop of a
+        parallel probe looks at one folder of hundreds of files several times a second."""
+        files, dirs = self.g.files, self.g.dirs
+        kept = self._listing
+        if kept is not None and kept[0] == folder and kept[1] == len(files) + len(dirs):
+            return kept[2]
+        prefix = folder.rstrip("\\") + "\\"
+        low, n = prefix.lower(), len(prefix)
+        found = [p for names in (files, dirs) for p in names
+                 if (p.startswith(prefix) or p[:n].lower() == low) and "\\" not in p[n:]]
+        self._listing = (folder, len(files) + len(dirs), found)
+        return found
+
+    def matches(self, pattern: str, first: bool = False, ordered: bool = True) -> list[str]:
+        """Files and directories matching PATTERN (case-insensitive, in name order unless not
+        `ordered`); with `first`, at most one (what `if exist` needs)."""
+        folder, _, leaf = self.path(pattern).rpartition("\\")
+        names = self.listing(folder)
+        want = leaf.lower()
+        if want == "*":
+            found = list(names)
+        elif want[:1] == "*" and not any(ch in want[1:] for ch in "*?[") and len(want) <= 8:  # "*.txt": the usual
+            spellings = _spellings(want[1:])
+            if first:
+                return next(([p] for p in names if p.endswith(spellings)), [])
+            found = [p for p in names if p.endswith(spellings)]
+        else:
+            match, n = re.compile(fnmatch.translate(want)).match, len(folder.rstrip("\\")) + 1
+            found = [p for p in names if match(p[n:].lower())]
+        return found[:1] if first else sorted(found) if ordered else found
+
+
+def _has_upper(values: list[str]) -> bool:
+    joined = "".join(values)
+    return joined != joined.lower()
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(tail: str) -> tuple[str, ...]:
+    """Every upper and lower case spelling of a short file name ending (".txt", ".TXT", ".tXt", ...):
+    str.endswith takes them all at once, a case-insensitive match with no lower() per name."""
+    return tuple({"".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in tail])})
+
+
+def _quiet(c: Command) -> bool:
+    return c.quiet if isinstance(c, (Simple, Block, For)) else False
+
+
+def _text(c: Command) -> str:
+    return c.text if isinstance(c, Simple) else "(...)"
+
+
+def _parent(path: str) -> str:
+    head = path.rsplit("\\", 1)[0]
+    return head + "\\" if head.endswith(":") else head
+
+
+def _finish(done: _Background, g: SimGuest) -> Generator[float, None, int]:
+    """A background program that outlived its command line, as a job of the lab's."""
+    end, _, result, out, err, holds = done
+    g.held.update(holds)
+    yield end
+    if result.stdout:
+        out.write(result.stdout)
+    if result.stderr:
+        err.write(result.stderr)
+    g.held.difference_update(holds)
+    return result.exit_status
+
+
+# ---- builtins ------------------------------------------------------------------------------------
+
+Builtin = Callable[[Cmd, Simple, dict[str, str], Sink, Sink], None]
+
+
+def _args(cmd: Cmd, c: Simple, fv: dict[str, str]) -> list[str]:
+    return [cmd.sub(w, fv) for w in c.words[1:]]
+
+
+def _echo(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    text = cmd.sub(c.args, fv)
+    out.write(("ECHO is on." if not text.strip() else text) + "\r\n")
+    cmd.status = 0
+
+
+def _cd(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    args = [a for a in _args(cmd, c, fv) if a.lower() != "/d"]
+    if not args:
+        out.write(cmd.cwd + "\r\n")
+        cmd.status = 0
+        return
+    path = cmd.path(" ".join(args).replace('"', ""))
+    if not cmd.g.is_dir(path):
+        err.write(PATH_NOT_FOUND)
+        cmd.status = 1
+        return
+    cmd.cwd = path
+    cmd.status = 0
+
+
+def _md(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    cmd.status = 0
+    for arg in _args(cmd, c, fv):
+        path = cmd.path(arg.replace('"', ""))
+        if cmd.g.exists(path):
+            err.write(f"A subdirectory or file {arg} already exists.\r\n")
+            cmd.status = 1
+        else:
+            cmd.g.dirs.add(path)
+            cmd._listing = None
+
+
+def _rd(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    args = _args(cmd, c, fv)
+    tree = any(a.lower() == "/s" for a in args)
+    cmd.status = 0
+    for arg in (a for a in args if not a.startswith("/")):
+        path = cmd.path(arg.replace('"', ""))
+        if not cmd.g.is_dir(path):
+            err.write(NOT_FOUND)
+            cmd.status = 2
+            continue
+        below, low = path + "\\", path.lower() + "\\"
+        inside = [f for f in cmd.g.files if f.startswith(below) or f[:len(low)].lower() == low]
+        if inside and not tree:
+            err.write("The directory is not empty.\r\n")
+            cmd.status = 145
+            continue
+        kept = [f for f in inside if cmd.held(f)] if cmd.holding or cmd.g.held else []
+        for f in inside:
+            if f not in kept:
+                del cmd.g.files[f]
+        cmd._listing = None
+        if kept:
+            err.write(IN_USE)
+            cmd.status = 32
+            continue
+        below = path.lower() + "\\"
+        cmd.g.dirs -= {d for d in cmd.g.dirs if d.lower() == path.lower() or d.lower().startswith(below)}
+
+
+def _type(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    cmd.status = 0
+    for arg in _args(cmd, c, fv):
+        name = arg.replace('"', "")
+        paths = cmd.matches(name) if "*" in name or "?" in name else [cmd.path(name)]
+        paths = [p for p in paths if p in cmd.g.files]
+        if not paths:
+            err.write(NOT_FOUND)
+            cmd.status = 1
+            continue
+        named = len(paths) > 1 and not isinstance(err, Discard)  # the name, when more than one
+        for p in paths:
+            if named:
+                err.write(f"\r\n{p.rsplit(chr(92), 1)[-1]}\r\n\r\n\r\n")
+            out.write(cmd.g.files[p])
+
+
+def _renamed(name: str, mask: str) -> str | None:
+    """A file's new name under a `ren` target mask: literal, or `*` then a literal ("*.out" keeps
+    the name up to its last dot). Other masks (Windows has intricate rules for them) are refused."""
+    if "*" not in mask and "?" not in mask:
+        return mask
+    if mask.startswith("*") and "*" not in mask[1:] and "?" not in mask:
+        tail = mask[1:]
+        stem = name.rsplit(".", 1)[0] if tail.startswith(".") and "." in name else name
+        return stem + tail
+    return None
+
+
+def _ren(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    """`ren SOURCE TARGET`: SOURCE may be a pattern (each match renamed, the failures reported and
+    the others done, as Windows does); TARGET is a name or a mask, never a path."""
+    args = [a.replace('"', "") for a in _args(cmd, c, fv)]
+    if len(args) != 2 or "\\" in args[1]:
+        err.write(_SYNTAX)
+        cmd.status = 1
+        return
+    pattern = "*" in args[0] or "?" in args[0]
+    sources = [p for p in cmd.matches(args[0], ordered=False) if p in cmd.g.files] if pattern else [cmd.path(args[0])]
+    if not sources or (not pattern and sources[0] not in cmd.g.files):
+        err.write(NOT_FOUND)
+        cmd.status = 1
+        return
+    if _renamed("x.y", args[1]) is None:
+        err.write(_SYNTAX)
+        cmd.status = 1
+        return
+    cmd.status = 0
+    files, dirs, holding, held = cmd.g.files, cmd.g.dirs, cmd.holding, cmd.g.held
+    listing = cmd._listing
+    names = set(listing[2]) if listing is not None and pattern and len(sources) > 8 else None
+    renamed: dict[str, str] = {}
+    mask = args[1]
+    extension = mask[1:] if mask[:2] == "*." else None  # "*.out": the name up to its last dot, then .out
+    busy = holding or held
+    for src in sources:
+        folder, _, name = src.rpartition("\\")
+        dst = folder + "\\" + (name.rsplit(".", 1)[0] + extension if extension is not None and "." in name
+                                else str(_renamed(name, mask)))
+        if busy and (src.lower() in holding or src.lower() in held):
+            err.write(IN_USE)
+            cmd.status = 1
+        elif dst in files or dst in dirs:
+            err.write("A duplicate file name exists, or the file\r\ncannot be found.\r\n")
+            cmd.status = 1
+        else:
+            files[dst] = files.pop(src)
+            renamed[src] = dst
+    if renamed:
+        if names is not None and listing is not None and not any(d in names for d in renamed.values()):
+            cmd._listing = (listing[0], listing[1], [renamed.get(p, p) for p in listing[2]])  # same names count
+        else:
+            cmd._listing = None
+
+
+def _start(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    """`start ["title"] [/b] PROGRAM ARGS`: the program runs on while the line goes on."""
+    words = [cmd.sub(w, fv) for w in c.words[1:]] if fv else list(c.words[1:])
+    k = 1 if words and words[0].startswith('"') else 0  # the window title
+    while k < len(words) and words[k].startswith("/"):
+        k += 1
+    argv = argv_of(words[k:])
+    if not argv:
+        err.write(_SYNTAX)
+        cmd.status = 1
+        return
+    if argv[0].lower() in ("cmd", "cmd.exe") or argv[0].lower() in BUILTIN_WORDS:
+        err.write(f"start {argv[0]}: not simulated (labkit starts programs only)\r\n")
+        cmd.status = 1
+        return
+    holds = tuple(h.lower() for h in cmd._holds)
+    holding = cmd.holding
+    for h in holds:
+        holding[h] = holding.get(h, 0) + 1
+    result, took = cmd.program(argv)
+    cmd._started += 1
+    cmd.running.append((cmd.g.now() + took, cmd._started, result, out, err, holds))
+    cmd.status = 0
+
+
+def _exit(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    args = [a for a in _args(cmd, c, fv) if a.lower() != "/b"]
+    raise _Exit(int(args[0]) if args and args[0].lstrip("-").isdigit() else cmd.status)
+
+
+_CMD_FLAGS = re.compile(r"\s*((?:/[a-z](?::\S*)?\s+)*)/([ck])(?:\s+|$)(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _cmd(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    """`cmd [/s] [/q] [/d] /c LINE`: a new cmd.exe runs LINE (its %VARIABLES% expanded anew) in
+    this one's folder. A LINE that starts with a quote loses it and the line's last quote, as cmd
+    does with /s or when the quotes hold any of &<>()@^| (else they are kept)."""
+    m = _CMD_FLAGS.match(cmd.sub(c.args, fv))
+    if m is None or m.group(2).lower() != "c":
+        err.write("cmd: only `cmd /c LINE` is simulated\r\n")
+        cmd.status = 1
+        return
+    flags, line = m.group(1).lower().split(), m.group(3)
+    if line.startswith('"') and line.count('"') >= 2:
+        last = line.rindex('"')
+        if "/s" in flags or any(ch in line[1:last] for ch in "&<>()@^|"):
+            line = line[1:last] + line[last + 1:]
+    result = Cmd(cmd.g, cmd.cwd).run(line)
+    if result.stdout:
+        out.write(result.stdout)
+    if result.stderr:
+        err.write(result.stderr)
+    cmd.status = result.exit_status
+
+
+def _del(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
+    """`del [/f] [/q] FILE...`: a missing one is reported, a held one refused, the others removed."""
+    cmd.status = 0
+    for arg in (a.replace('"', "") for a in _args(cmd, c, fv) if not a.startswith("/")):
+        paths = [p for p in cmd.matches(arg) if p in cmd.g.files] if "*" in arg or "?" in arg else [cmd.path(arg)]
+        for path in paths:
+            if path not in cmd.g.files:
+                err.write(f"Could Not Find {path}\r\n")
+            elif cmd.held(path):
+                err.write(f"{path}\r\n{IN_USE}")
+                cmd.status = 1
+            else:
+                del cmd.g.files[path]
+                cmd._listing = None
+
+
+_BUILTINS: dict[str, Builtin] = {
+    "cmd": _cmd, "cmd.exe": _cmd, "del": _del, "erase": _del, "echo": _echo, "cd": _cd, "chdir": _cd, "md": _md,
+    "mkdir": _md, "rd": _rd, "rmdir": _rd, "type": _type, "ren": _ren, "rename": _ren, "start": _start, "exit": _exit}
