@@ -141,7 +141,7 @@ def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | No
     from labkit.report.as_html import write_html
     from labkit.report.as_json import write_json
     from labkit.report.as_junit import write_junit
-    from labkit.report.as_markdown import run_markdown, write_markdown
+    from labkit.report.as_markdown import run_markdown
 
     try:
         if json_path:
@@ -150,13 +150,11 @@ def _write_reports(run: RunResult, json_path: Path | None, junit_path: Path | No
             write_junit(run, junit_path)
         if html_path:
             write_html(run, html_path)
-        if markdown_path and str(markdown_path) == "-":
-            typer.echo(run_markdown(run), nl=False)
-        elif markdown_path:
-            write_markdown(run, markdown_path)
     except OSError as exc:
         typer.echo(f"error: cannot write the report: {exc}", err=True)
         raise typer.Exit(1) from None
+    if markdown_path:
+        _write_text(markdown_path, run_markdown(run))
 
 
 @app.command()

@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from labkit.errors import LabkitError
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -319,6 +321,13 @@ class VM(Strict):
         if isinstance(ref, int):
             return self.adapters[ref] if 0 <= ref < len(self.adapters) else None
         return next((a for a in self.adapters if ref in (a.interface, a.label)), None)
+
+    def adapter_or_error(self, ref: str | int | None) -> Adapter:
+        """`adapter(ref)`, or a LabkitError naming the VM and the reference (a step's per-VM error)."""
+        found = self.adapter(ref)
+        if found is None:
+            raise LabkitError(f"{self.name} has no adapter {ref!r}")
+        return found
 
 
 class Inventory(Strict):

@@ -200,15 +200,8 @@ def _without(name: str, exc: BaseException) -> str:
     return text[len(name) + 2:] if text.startswith(f"{name}: ") else text
 
 
-def _adapter(vm: VM, ref: str | int | None) -> Adapter:
-    adapter = vm.adapter(ref)
-    if adapter is None:
-        raise LabkitError(f"{vm.name} has no adapter {ref!r}")
-    return adapter
-
-
 def _set_mode(p: Projection, vm: VM, spec: SetMode) -> PlanItem:
-    adapter = _adapter(vm, spec.adapter)
+    adapter = vm.adapter_or_error(spec.adapter)
     port = p.port(vm.name, adapter)
     head = f"{vm.name}: {adapter.interface}"
     # whether a move plugs the cable back in is the backend's to say (vSphere plugs in a card that is
@@ -225,7 +218,7 @@ def _set_mode(p: Projection, vm: VM, spec: SetMode) -> PlanItem:
 
 
 def _set_link(p: Projection, vm: VM, spec: SetLink) -> PlanItem:
-    adapter = _adapter(vm, spec.adapter)
+    adapter = vm.adapter_or_error(spec.adapter)
     head = f"{vm.name}: {adapter.interface} cable"
     if p.lab.links is None:
         return PlanItem("unknown", f"{head}: the {p.lab.backend} backend cannot plug or unplug it "
@@ -240,7 +233,7 @@ def _set_link(p: Projection, vm: VM, spec: SetLink) -> PlanItem:
 
 
 def _configure(p: Projection, vm: VM, spec: ConfigureGuest) -> PlanItem:
-    adapter = _adapter(vm, spec.interface)
+    adapter = vm.adapter_or_error(spec.interface)
     cfg = guestnet.to_interface_config(spec.address_config())
     what = "dhcp" if cfg.mode == "dhcp" else str(cfg.address)
     if vm.os == "windows":  # netsh: no file to read, and --check runs no command in a guest
@@ -277,7 +270,7 @@ def _configure(p: Projection, vm: VM, spec: ConfigureGuest) -> PlanItem:
 
 
 def _restart(p: Projection, vm: VM, spec: RestartNetwork) -> PlanItem:
-    adapter = _adapter(vm, spec.interface)
+    adapter = vm.adapter_or_error(spec.interface)
     if not p.powered_on(vm.name):
         return PlanItem("unknown", f"{vm.name} is powered off: restarting {adapter.interface} would fail", vm.name)
     how = ""  # the command, when the inventory says how (otherwise a run detects the dialect first)

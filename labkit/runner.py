@@ -147,15 +147,8 @@ def _guarded_host(lab: Lab, spec: SetHostAdapter) -> VMResult:
     return VMResult(True, detail="changed" if changed else "unchanged")
 
 
-def _adapter(vm: VM, ref: str | int | None) -> Adapter:
-    adapter = vm.adapter(ref)
-    if adapter is None:
-        raise LabkitError(f"{vm.name} has no adapter {ref!r}")
-    return adapter
-
-
 def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
-    adapter = _adapter(vm, spec.adapter)
+    adapter = vm.adapter_or_error(spec.adapter)
     changed = lab.hypervisor.set_adapter_network(vm.name, adapter, spec.mode)
     now = lab.hypervisor.adapter_network(vm.name, adapter)
     if now is None and lab.links is not None and not lab.links.link_connected(vm.name, adapter):
@@ -168,7 +161,7 @@ def _set_mode(lab: Lab, vm: VM, spec: SetMode) -> str:
 
 def _set_link(lab: Lab, vm: VM, spec: SetLink) -> str:
     """Plug or unplug the adapter's virtual cable, then read it back (and the network it has now)."""
-    adapter = _adapter(vm, spec.adapter)
+    adapter = vm.adapter_or_error(spec.adapter)
     links = lab.links
     if links is None:
         raise BackendError(f"the {lab.backend} backend cannot plug or unplug {adapter.interface}'s virtual cable")
@@ -193,7 +186,7 @@ def _set_mode_batch(lab: Lab, batch: BatchSetMode, spec: SetMode, done: Callable
     requests = []
     for name in spec.vms:
         try:
-            requests.append((name, _adapter(lab.inventory.vm(name), spec.adapter), spec.mode))
+            requests.append((name, lab.inventory.vm(name).adapter_or_error(spec.adapter), spec.mode))
         except LabkitError as exc:
             results[name] = VMResult(False, error=str(exc))
             if done:
@@ -209,7 +202,7 @@ def _set_mode_batch(lab: Lab, batch: BatchSetMode, spec: SetMode, done: Callable
 
 
 def _configure(lab: Lab, vm: VM, spec: ConfigureGuest) -> str:
-    adapter = _adapter(vm, spec.interface)
+    adapter = vm.adapter_or_error(spec.interface)
     ac = spec.address_config()
     cfg = guestnet.to_interface_config(ac)
     if vm.os == "windows":  # netsh changes the running state: the console, where there is one, stays up
@@ -257,7 +250,7 @@ def _console_of(lab: Lab, name: str) -> Callable[[], GuestTransport] | None:
 
 def _restart(lab: Lab, vm: VM, spec: RestartNetwork) -> str:
     """Through the backend's console when it has one: a restart over SSH cuts its own session."""
-    adapter = _adapter(vm, spec.interface)
+    adapter = vm.adapter_or_error(spec.interface)
     console = _console_of(lab, vm.name)
     channel = console() if console else lab.transport(vm.name)
     dialect = vm.dialect or (None if vm.os == "windows" else detect(channel))
@@ -269,7 +262,7 @@ def _wait_for_ip(lab: Lab, vm: VM, spec: WaitForIp) -> str:
     """Poll the hypervisor's view of the guest until the adapter has an address in its network."""
     from labkit.inventory import network_subnet
 
-    adapter = _adapter(vm, spec.interface)
+    adapter = vm.adapter_or_error(spec.interface)
     clock = lab.clock
     deadline = clock.monotonic() + spec.timeout
     delay = 0.2

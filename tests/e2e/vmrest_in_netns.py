@@ -3,7 +3,7 @@
 labkit decides that it runs on the Workstation host when vmrest is on loopback (placement.py), and
 then the host's adapters and pings are its own. So the fake must answer at 127.0.0.1 *inside* the
 lab's host namespace, where the test runs labkit. Its listening socket is made there: one
-throwaway thread enters the namespace (setns through ctypes, as labkit's socket_in_netns does;
+throwaway thread enters the namespace (labkit's own nsexec.in_netns: setns through ctypes;
 Python 3.11 has no os.setns) and starts the server, whose serving thread, and the handler threads
 that one starts, are born in that namespace. The fake stays in the test's process, so the test
 reads its requests and violations directly; a subprocess under `ip netns exec` would have to ship
@@ -20,13 +20,9 @@ so the two stand-ins answer as the one VMware behind vmrest and vmrun does.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import os
-import threading
-from collections.abc import Callable
 
-from labkit.backends.netns.nsexec import CLONE_NEWNET
+from labkit.backends.netns.nsexec import in_netns
 from labkit.errors import LabkitError
 from labkit.model import Adapter, Inventory
 from tests.backends.workstation.fake_vmrest import Contract, FakeVm
@@ -97,28 +93,3 @@ def _vm_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32].upper()
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def in_netns(ns: str, work: Callable[[], object]) -> None:
-    """Run `work` in a thread of its own that has entered network namespace `ns` (threads it starts
-    are born there too); the caller's namespace never changes. Its exception is raised here."""
-    box: dict[str, BaseException] = {}
-
-    def enter_and_work() -> None:
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
-            finally:
-                os.close(fd)
-            work()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=enter_and_work, name=f"in-netns-{ns}")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]

@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import TypedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from labkit.errors import TransportError
 from labkit.backends.netns.vmroot import confined
@@ -24,20 +25,16 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class _Outcome(TypedDict, total=False):
-    sock: socket.socket
-    error: OSError
+T = TypeVar("T")
 
 
-def socket_in_netns(ns: str, host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection made from inside network namespace `ns` (setns in a throwaway thread).
+def in_netns(ns: str, work: Callable[[], T]) -> T:
+    """`work()` run in a thread of its own that has entered network namespace `ns` (threads it
+    starts are born there too, and sockets it makes stay there, usable from anywhere afterwards);
+    the calling thread's own namespace never changes. Its result is returned, its exception raised."""
+    box: dict[str, Any] = {}
 
-    A socket keeps the namespace it was created in, so after the thread ends it can be used from
-    anywhere; the calling thread's own namespace is never switched.
-    """
-    box: _Outcome = {}
-
-    def work() -> None:
+    def enter_and_work() -> None:
         try:
             fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
             try:
@@ -45,16 +42,21 @@ def socket_in_netns(ns: str, host: str, port: int, timeout: float) -> socket.soc
                     raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
             finally:
                 os.close(fd)
-            box["sock"] = socket.create_connection((host, port), timeout=timeout)
-        except OSError as exc:
+            box["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             box["error"] = exc
 
-    thread = threading.Thread(target=work, name=f"netns-connect-{ns}")
+    thread = threading.Thread(target=enter_and_work, name=f"in-netns-{ns}")
     thread.start()
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["sock"]
+    return box["result"]
+
+
+def socket_in_netns(ns: str, host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection made from inside network namespace `ns` (for SSH from the lab's host)."""
+    return in_netns(ns, lambda: socket.create_connection((host, port), timeout=timeout))
 
 
 class ConsoleTransport(PrefixTransport):
