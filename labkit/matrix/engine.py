@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import gc
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import repeat
@@ -87,12 +87,15 @@ class Readings:
     """
 
     LIMIT = 200_000
+    BLOCK_CHARS = 32_000_000  # at most this much text of whole Windows blocks kept (windows)
 
     def __init__(self) -> None:
         self._lines: dict[str | None, dict[str, tuple[str, Observation] | tuple[()]]] = {}  # via -> line -> reading
         self._outputs: dict[tuple[OsFamily, str], Observation] = {}  # (os, output) -> reading, via None
         self._windows: dict[str, tuple[str | None, Observation]] = {}  # ping.exe output -> (its address, reading)
         self._via: dict[str | None, dict[int, tuple[Observation, Observation]]] = {}  # via -> id(reading) -> with via
+        self._blocks: dict[tuple[str, str | None], dict[str, Observation]] = {}  # (ping.exe outputs, via) -> reading
+        self._block_chars = 0  # the blocks' size in characters
 
     def _table(self, tables: dict[Any, Any], key: object) -> dict[Any, Any]:
         table = tables.get(key)
@@ -115,8 +118,12 @@ class Readings:
         """fping -C output, scanned once, per address (addresses fping printed no line for are absent)."""
         table = self._table(self._lines, via)
         get = table.get
+        lines = text.split("\n")
+        hits = list(map(get, lines))
+        if None not in hits:  # every line read before (the usual, past the first source): no Python loop
+            return dict(filter(None, hits))
         out: dict[str, Observation] = {}
-        for line in text.split("\n"):
+        for line in lines:
             hit = get(line)
             if hit is None:
                 parsed = parse_fping(line)
@@ -134,8 +141,25 @@ class Readings:
             reading = self._outputs[(os_family, text)] = _judge(text, os_family, None)
         return self._carried(reading, via)
 
-    def windows(self, text: str, via: str | None) -> dict[str, Observation]:
-        """Several ping.exe outputs one after another (windows_parallel_command), per address."""
+    def windows(self, text: str, via: str | None) -> Mapping[str, Observation]:
+        """Several ping.exe outputs one after another (windows_parallel_command), per address.
+
+        Equivalent sources print the same block for a batch of targets (the same outputs in the
+        same order): a block seen before is not cut and looked up again, its reading is kept
+        (`BLOCK_CHARS` of blocks at most, then they start again). The answer is shared: read it,
+        never change it."""
+        key = (text, via)
+        hit = self._blocks.get(key)
+        if hit is not None:
+            return hit
+        read = self._pieces(text, via)
+        if self._block_chars + len(text) > self.BLOCK_CHARS:
+            self._blocks, self._block_chars = {}, 0
+        self._blocks[key] = read
+        self._block_chars += len(text)
+        return read
+
+    def _pieces(self, text: str, via: str | None) -> dict[str, Observation]:
         if len(self._windows) > self.LIMIT:
             self._windows = {}
         table = self._windows
@@ -220,6 +244,10 @@ def _windows_parallel(transport: GuestTransport, addresses: CheckedAddresses, sp
         seen = readings.windows(res.stdout, via)
         if not seen and k == 0:
             return None  # no ping.exe output at all: no cmd.exe ran it (PowerShell as OpenSSH's shell)
+        found = list(map(seen.get, batch))
+        if all(found):  # every address printed (the usual): in C (an Observation is always true)
+            out.update(zip(batch, found, strict=True))  # type: ignore[arg-type]
+            continue
         for a in batch:
             out[a] = seen.get(a) or Observation(
                 "error", reason=f"ping.exe for {a} printed nothing or did not end in time "
@@ -367,32 +395,36 @@ def _run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers:
     verdicts = predictor.rows([sources[s] for s in spec.sources], tg.ends) if use_model else None
     unaddressed = [(k, tg.unaddressed[r]) for k, (r, a) in enumerate(zip(tg.refs, tg.texts, strict=True)) if a is None]
     expectation, reason = attrgetter("expectation"), attrgetter("reason")
+    one_by_one = bool(explicit or settled or topo.contested)
     for src in spec.sources:
         row = next(verdicts)[1] if verdicts is not None else None
         seen = observed[src]
-        got = [seen.get(a, _NOT_PROBED) for a in tg.texts]  # type: ignore[arg-type]
-        for k, obs in unaddressed:
-            got[k] = obs
-        if explicit or settled or topo.contested:
-            cells += _cells_one_by_one(src, ends[src], tg, row, got, explicit, settled, predictor)
+        got: Iterable[Observation]
+        if unaddressed or one_by_one:
+            got = [seen.get(a, _NOT_PROBED) for a in tg.texts]  # type: ignore[arg-type]
+            for k, obs in unaddressed:
+                got[k] = obs
+        else:  # every target has an address: read lazily, as the row's cells are made
+            got = map(seen.get, tg.texts, repeat(_NOT_PROBED))  # type: ignore[arg-type]
+        if one_by_one:
+            cells += _cells_one_by_one(src, ends[src], tg, row, list(got), explicit, settled, predictor)
         elif row is None:
-            cells += _row_cells(src, tg, None, [None] * len(got), got)
+            cells += _row_cells(src, tg, repeat(None), repeat(None), got)
         else:
-            cells += _row_cells(src, tg, list(map(expectation, row)), list(map(reason, row)), got)
+            cells += _row_cells(src, tg, map(expectation, row), map(reason, row), got)
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
 
 
-def _row_cells(src: str, tg: _Targets, expected: list[Expectation | None] | None, why: list[str | None],
-               obs: list[Observation]) -> list[Cell]:
-    """A row's cells when nothing in it needs a cell-by-cell look (no explicit cell, no conflict);
-    `expected` None: no expectation in any cell."""
-    refs, texts = tg.refs, tg.texts
+def _row_cells(src: str, tg: _Targets, expected: Iterable[Expectation | None], why: Iterable[str | None],
+               obs: Iterable[Observation]) -> list[Cell]:
+    """A row's cells when nothing in it needs a cell-by-cell look (no explicit cell, no conflict).
+    `expected`, `why` and `obs` are per target, in the targets' order, each read once as the cells
+    are made (no list of a million expectations or reasons is built on the way); the cell of the
+    source against itself is made and dropped (cheaper than cutting five lists around it)."""
+    cells = list(map(Cell, repeat(src), tg.refs, tg.texts, expected, obs, why))
     for k in reversed(tg.places.get(src, ())):  # a source is no target of itself
-        refs, texts, obs, why = refs[:k] + refs[k + 1:], texts[:k] + texts[k + 1:], obs[:k] + obs[k + 1:], \
-            why[:k] + why[k + 1:]
-        if expected is not None:
-            expected = expected[:k] + expected[k + 1:]
-    return list(map(Cell, repeat(src), refs, texts, expected if expected is not None else repeat(None), obs, why))
+        del cells[k]
+    return cells
 
 
 def _cells_one_by_one(src: str, src_end: Endpoint, tg: _Targets, row: list[Verdict] | None, obs: list[Observation],
@@ -450,7 +482,7 @@ def _predicted_matrix(topo: Topology, step: str, sources: list[str], targets: li
                                       strict=True):
         obs = [observation(v) for v in row]
         if not contested:
-            cells += _row_cells(src, tg, None, [v.reason for v in row], obs)
+            cells += _row_cells(src, tg, repeat(None), map(attrgetter("reason"), row), obs)
             continue
         for j, (t, v) in enumerate(zip(tg.ends, row, strict=True)):
             if t.ref != src:

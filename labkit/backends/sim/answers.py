@@ -14,9 +14,9 @@ from run to run); a NAT-translated path is slower. Loopback (127.0.0.0/8) always
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from ipaddress import ip_network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.backends.sim.ping import fping_line, render_ping
 from labkit.model import OsFamily
@@ -35,6 +35,10 @@ _REPLY = (True, False)
 # per target: None (not an address), _LOOP, or (its class for the Predictor, its endpoint)
 _Target = tuple[int, Endpoint] | str | None
 Printed = tuple[CommandResult, list[float | None]]  # (what the ping leaves, its round trips)
+# per target, for a tool's loop: (its class, -1 for loopback; the node answering, "" for loopback;
+# what the tool prints for it per slot: lost, a direct reply, a reply through a NAT)
+_Record = tuple[int, str, list[Any]]
+_UNSEEN: Any = object()
 
 
 def rtts(target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
@@ -65,8 +69,8 @@ class Answers:
         self.world = world
         self._predictor: Predictor | None = None
         self._targets: dict[str, _Target] = {}
-        self._fping: dict[tuple[int, int], dict[str, list[str | None]]] = {}  # (count, width) -> target -> lines
-        self._ping: dict[tuple[OsFamily, int], dict[str, list[Printed | None]]] = {}  # (os, count) -> target -> out
+        self._fping: dict[tuple[int, int], dict[str, _Record | None]] = {}  # (count, width) -> target -> its lines
+        self._ping: dict[tuple[OsFamily, int], dict[str, _Record | None]] = {}  # (os, count) -> target -> outputs
 
     def _fresh(self) -> Predictor:
         predictor = self.world.predictor()
@@ -92,41 +96,61 @@ class Answers:
             self._targets[target] = found
         return found
 
+    def _record(self, predictor: Predictor, target: str) -> _Record | None:
+        """What a tool's loop needs of one target, in one look-up: its class (-1: loopback, which
+        always answers), the node answering there ("" for loopback) and its printed texts per slot
+        (kept by the caller's table); None when `target` is not an address."""
+        found = self._target(predictor, target)
+        if found is None:
+            return None
+        if isinstance(found, tuple):
+            return found[0], found[1].node, [None, None, None]
+        return -1, "", [None, None, None]
+
+    def _slots(self, predictor: Predictor, node: str, targets: Sequence[str], table: dict[str, _Record | None],
+               new: Callable[[str, int], object]) -> tuple[list[Any], bool, bool]:
+        """Each target's printed text (None: not an address), made by `new(target, slot)` the first
+        time (slot 0 lost, 1 a direct reply, 2 a reply through a NAT), and whether any probe was
+        lost and whether any reply came through a NAT. The model is asked once per class of target
+        (and for the source's own addresses, which are no class's): one short loop, as a
+        thousand-target probe is what a big matrix costs the simulation."""
+        by_class: dict[int, int] = {-1: 1}  # class -> slot; loopback always answers
+        lost = natted = False
+        out: list[Any] = []
+        append = out.append
+        get = table.get
+        for t in targets:
+            rec = get(t, _UNSEEN)
+            if rec is _UNSEEN:
+                rec = table[t] = self._record(predictor, t)
+            if rec is None:
+                append(None)
+                continue
+            cls, owner, printed = rec
+            k = by_class.get(cls) if owner != node else None
+            if k is None:
+                found = self._targets[t]
+                assert isinstance(found, tuple)  # a record with a class is a target with an endpoint
+                k = _slot(_answer(predictor.classify(node, found[1])))
+                if owner != node:
+                    by_class[cls] = k
+                lost, natted = lost or k == 0, natted or k == 2
+            done = printed[k]
+            if done is None:
+                done = printed[k] = new(t, k)
+            append(done)
+        return out, lost, natted
+
     def fping(self, node: str, targets: Sequence[str], count: int) -> tuple[list[str], bool, bool]:
         """fping -C COUNT's line for each target that is an address (names padded to one width), and
         whether any probe was lost and whether any reply came through a NAT. One pass: it is what a
         thousand-target fping costs the simulation."""
         predictor = self._fresh()
-        known = self._targets
         width = max(map(len, targets), default=0)
         table = self._fping.setdefault((count, width), {})
-        by_class: dict[int, int] = {}  # class -> slot (0 lost, 1 a direct reply, 2 a reply through a NAT)
-        slots = [0, 0, 0]
-        lines: list[str] = []
-        for t in targets:
-            found = known.get(t, "")
-            if found == "":
-                found = self._target(predictor, t)
-            if isinstance(found, tuple):
-                cls, end = found
-                k = by_class.get(cls) if end.node != node else None
-                if k is None:
-                    k = _slot(_answer(predictor.classify(node, end)))
-                    if end.node != node:
-                        by_class[cls] = k
-            elif found is None:
-                continue
-            else:
-                k = 1  # loopback
-            printed = table.get(t)
-            if printed is None:
-                printed = table[t] = [None, None, None]
-            line = printed[k]
-            if line is None:
-                line = printed[k] = fping_line(t, rtts(t, count, k > 0, k == 2), width)
-            lines.append(line)
-            slots[k] += 1
-        return lines, slots[0] > 0, slots[2] > 0
+        lines, lost, natted = self._slots(predictor, node, targets, table, lambda t, k: fping_line(
+            t, rtts(t, count, k > 0, k == 2), width))
+        return (lines if None not in lines else [line for line in lines if line is not None]), lost, natted
 
     def ping(self, node: str, os_family: OsFamily, target: str, count: int) -> Printed | None:
         """What one ping of `target` prints (None: `target` is not an address)."""
@@ -135,35 +159,12 @@ class Answers:
     def pings(self, node: str, os_family: OsFamily, targets: Sequence[str], count: int) -> list[Printed | None]:
         """What a ping of each target prints (None: not an address): one pass for many targets."""
         predictor = self._fresh()
-        known = self._targets
         table = self._ping.setdefault((os_family, count), {})
-        by_class: dict[int, int] = {}
-        out: list[Printed | None] = []
-        for t in targets:
-            found = known.get(t, "")
-            if found == "":
-                found = self._target(predictor, t)
-            if isinstance(found, tuple):
-                cls, end = found
-                k = by_class.get(cls) if end.node != node else None
-                if k is None:
-                    k = _slot(_answer(predictor.classify(node, end)))
-                    if end.node != node:
-                        by_class[cls] = k
-            elif found is None:
-                out.append(None)
-                continue
-            else:
-                k = 1  # loopback
-            printed = table.get(t)
-            if printed is None:
-                printed = table[t] = [None, None, None]
-            done = printed[k]
-            if done is None:
-                trips = rtts(t, count, k > 0, k == 2)
-                done = printed[k] = (CommandResult(*render_ping(os_family, t, trips)), trips)
-            out.append(done)
-        return out
+
+        def new(t: str, k: int) -> Printed:
+            trips = rtts(t, count, k > 0, k == 2)
+            return CommandResult(*render_ping(os_family, t, trips)), trips
+        return self._slots(predictor, node, targets, table, new)[0]
 
     def loopback(self, target: str) -> bool:
         """Whether `target` is in 127.0.0.0/8 (asked after `ping` or `fping`)."""

@@ -24,6 +24,7 @@ still running when the line ends are left to the lab (world.park). Unsupported s
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -443,23 +444,26 @@ class Cmd:
                   and (len(redirs) == 1 or (redirs[1].fd == 2 and redirs[1].op == ">&" and redirs[1].target == "1")))
         if simple:  # what the general loop below does, written out for the usual shape
             template, append, both = redirs[0].target, redirs[0].op == ">>", len(redirs) == 2
-            seq = self._started
+            head, found, tail = template.partition(var)
+            once = bool(found) and var not in tail  # `%a.txt`: the file's name is a head, the value and a tail
+            head = folder + head
+            seq, status = self._started, self.status
             kept = self._listing if self._listing is not None and self._listing[0] == folder[:-1] else None
             for value, (result, took) in zip(values, results, strict=True):
-                path = folder + template.replace(var, value)
+                path = head + value + tail if once else folder + template.replace(var, value)
                 key = path.lower()
                 if key in holding or key in held_after:
                     err.write(IN_USE)
-                    self.status = 1
+                    status = 1
                     continue
                 if kept is not None and path not in files:
                     kept[2].append(path)  # the folder's listing, kept up to date
                 sink = FileSink(files, path, append)
-                holding[key] = holding.get(key, 0) + 1
+                holding[key] = 1  # not held before (just checked)
                 seq += 1
                 push((now + took, seq, result, sink, sink if both else err, (key,)))
-                self.status = 0
-            self._started = seq
+                status = 0
+            self._started, self.status = seq, status
             self._listing = (kept[0], len(files) + len(dirs), kept[2]) if kept is not None else None
             return True
         for value, (result, took) in zip(values, results, strict=True):
@@ -548,7 +552,9 @@ class Cmd:
         """The foreground waits `seconds`: background programs that end meanwhile deliver, in order."""
         until = self.g.now() + seconds
         holding = self.holding
-        due = sorted(e for e in self.running if e[0] <= until)  # by when they end, then by when they started
+        # by when they end, then by when they started: `running` is in start order and the sort is
+        # stable, so sorting on the end alone gives that order (with float keys, which sort fastest)
+        due = sorted([e for e in self.running if e[0] <= until], key=_ENDS)
         if due:
             self.running = [e for e in self.running if e[0] > until]
         for _, _, result, out, err, holds in due:  # each touches only its own files: no clock steps needed
@@ -622,13 +628,17 @@ class Cmd:
             found = list(names)
         elif want[:1] == "*" and not any(ch in want[1:] for ch in "*?[") and len(want) <= 8:  # "*.txt": the usual
             spellings = _spellings(want[1:])
+            ends = itertools.compress(names, map(str.endswith, names, itertools.repeat(spellings)))  # in C
             if first:
-                return next(([p] for p in names if p.endswith(spellings)), [])
-            found = [p for p in names if p.endswith(spellings)]
+                return [p for p in itertools.islice(ends, 1)]
+            found = list(ends)
         else:
             match, n = re.compile(fnmatch.translate(want)).match, len(folder.rstrip("\\")) + 1
             found = [p for p in names if match(p[n:].lower())]
         return found[:1] if first else sorted(found) if ordered else found
+
+
+_ENDS = operator.itemgetter(0)  # a background program's end time
 
 
 def _has_upper(values: list[str]) -> bool:
@@ -721,16 +731,18 @@ def _rd(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
             err.write(NOT_FOUND)
             cmd.status = 2
             continue
+        files = cmd.g.files
         below, low = path + "\\", path.lower() + "\\"
-        inside = [f for f in cmd.g.files if f.startswith(below) or f[:len(low)].lower() == low]
+        n = len(low)
+        inside = [f for f in files if f.startswith(below) or f[:n].lower() == low]
         if inside and not tree:
             err.write("The directory is not empty.\r\n")
             cmd.status = 145
             continue
-        kept = [f for f in inside if cmd.held(f)] if cmd.holding or cmd.g.held else []
+        kept = {f for f in inside if cmd.held(f)} if cmd.holding or cmd.g.held else set()
         for f in inside:
             if f not in kept:
-                del cmd.g.files[f]
+                del files[f]
         cmd._listing = None
         if kept:
             err.write(IN_USE)
@@ -744,17 +756,19 @@ def _type(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None
     cmd.status = 0
     for arg in _args(cmd, c, fv):
         name = arg.replace('"', "")
+        files = cmd.g.files
         paths = cmd.matches(name) if "*" in name or "?" in name else [cmd.path(name)]
-        paths = [p for p in paths if p in cmd.g.files]
+        paths = list(filter(files.__contains__, paths))
         if not paths:
             err.write(NOT_FOUND)
             cmd.status = 1
             continue
-        named = len(paths) > 1 and not isinstance(err, Discard)  # the name, when more than one
-        for p in paths:
-            if named:
-                err.write(f"\r\n{p.rsplit(chr(92), 1)[-1]}\r\n\r\n\r\n")
-            out.write(cmd.g.files[p])
+        if len(paths) == 1 or isinstance(err, Discard):  # no names between them: one write of them all
+            out.write("".join(map(files.__getitem__, paths)))
+            continue
+        for p in paths:  # each file's name (on stderr) before it, when more than one
+            err.write(f"\r\n{p.rsplit(chr(92), 1)[-1]}\r\n\r\n\r\n")
+            out.write(files[p])
 
 
 def _renamed(name: str, mask: str) -> str | None:
@@ -778,7 +792,8 @@ def _ren(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
         cmd.status = 1
         return
     pattern = "*" in args[0] or "?" in args[0]
-    sources = [p for p in cmd.matches(args[0], ordered=False) if p in cmd.g.files] if pattern else [cmd.path(args[0])]
+    sources = list(filter(cmd.g.files.__contains__, cmd.matches(args[0], ordered=False))) if pattern else [
+        cmd.path(args[0])]
     if not sources or (not pattern and sources[0] not in cmd.g.files):
         err.write(NOT_FOUND)
         cmd.status = 1
@@ -795,10 +810,25 @@ def _ren(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
     mask = args[1]
     extension = mask[1:] if mask[:2] == "*." else None  # "*.out": the name up to its last dot, then .out
     busy = holding or held
+    tail = args[0][1:] if args[0][:2] == "*." and "\\" not in args[0] else ""
+    if (extension is not None and not busy and len(tail) > 1 and not any(ch in tail[1:] for ch in ".*?[")
+            and sources):
+        # `ren *.txt *.out` with nothing held (a parallel probe's wait loop): every source ends in
+        # `tail` (in some case) and has no dot after it, so each new name is the name less `tail`,
+        # plus the extension; when no new name is taken (nor twice), all are renamed at once (in C)
+        cut = len(tail)
+        targets = [src[:-cut] + extension for src in sources]
+        if files.keys().isdisjoint(targets) and dirs.isdisjoint(targets) and len(set(targets)) == len(targets):
+            files.update(zip(targets, map(files.pop, sources), strict=True))
+            renamed = dict(zip(sources, targets, strict=True))
+            sources = []
     for src in sources:
-        folder, _, name = src.rpartition("\\")
-        dst = folder + "\\" + (name.rsplit(".", 1)[0] + extension if extension is not None and "." in name
-                                else str(_renamed(name, mask)))
+        if extension is not None:  # the name up to its last dot (if it has one), then the extension
+            dot = src.rfind(".")
+            dst = (src[:dot] if dot > src.rfind("\\") else src) + extension
+        else:
+            folder, _, name = src.rpartition("\\")
+            dst = folder + "\\" + str(_renamed(name, mask))
         if busy and (src.lower() in holding or src.lower() in held):
             err.write(IN_USE)
             cmd.status = 1
@@ -809,8 +839,8 @@ def _ren(cmd: Cmd, c: Simple, fv: dict[str, str], out: Sink, err: Sink) -> None:
             files[dst] = files.pop(src)
             renamed[src] = dst
     if renamed:
-        if names is not None and listing is not None and not any(d in names for d in renamed.values()):
-            cmd._listing = (listing[0], listing[1], [renamed.get(p, p) for p in listing[2]])  # same names count
+        if names is not None and listing is not None and names.isdisjoint(renamed.values()):
+            cmd._listing = (listing[0], listing[1], list(map(renamed.get, listing[2], listing[2])))  # same count
         else:
             cmd._listing = None
 

@@ -12,7 +12,7 @@ already expanded by the shell; TOOLS is every OS's table, tool_paths what `comma
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from labkit.backends.sim import coreutils, services
 from labkit.backends.sim.ping import fping_seconds, in_german, ping_seconds, render_ping_error
@@ -20,6 +20,7 @@ from labkit.backends.sim.windows import netsh
 from labkit.protocols import CommandResult
 
 if TYPE_CHECKING:
+    from labkit.backends.sim.answers import Printed
     from labkit.backends.sim.guest import SimGuest
 
 Handler = Callable[["SimGuest", list[str]], CommandResult]
@@ -68,8 +69,14 @@ def ping_all(g: SimGuest, options: list[str], targets: list[str]) -> list[tuple[
     answers = g.world.answers
     cut_off = not g.world.topology().nodes[g.node].ifaces  # no interface: only loopback answers
     german = g.os == "linux" and _locale(g).startswith("de")
+    said_all = answers.pings(g.node, g.os, targets, count)
+    if not cut_off and not german and None not in said_all:  # the usual: every target an address
+        every = cast("list[Printed]", said_all)
+        if count == 1 and deadline is None:  # one probe: its round trip, or its reply wait (ping_seconds)
+            return [(said, wait if trips[0] is None else trips[0] / 1000) for said, trips in every]
+        return [(said, ping_seconds(trips, wait, deadline)) for said, trips in every]
     out: list[tuple[CommandResult, float]] = []
-    for t, printed in zip(targets, answers.pings(g.node, g.os, targets, count), strict=True):
+    for t, printed in zip(targets, said_all, strict=True):
         if printed is None:
             out.append((CommandResult(*render_ping_error(g.os, f"{t}: Name or service not known")), 0.0))
         elif cut_off and not answers.loopback(t):

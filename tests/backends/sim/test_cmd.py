@@ -121,3 +121,29 @@ def test_every_round_at_once_is_the_same_as_round_by_round(lab, monkeypatch):
         seen.append((r.stdout, r.stderr, r.exit_status, round(lab.clock.monotonic() - before, 6)))
     assert seen[0] == seen[1]
     assert seen[0][0].count("Ping statistics for") == 4
+
+
+@pytest.mark.parametrize("files", [
+    ["a.txt", "b.TXT", "c.x.txt"],  # every name free: renamed all at once
+    ["a.txt", "a.TXT", "b.txt"],  # two sources, one new name: the second is refused
+    ["a.txt", "a.out", "b.txt"],  # a new name already taken: that one is refused, the others done
+])
+def test_a_pattern_rename_leaves_what_one_by_one_leaves(lab, files):
+    """`ren *.txt *.out` renames every match at once when no new name is taken; the one-by-one
+    rules (what is refused, in what order, with what message) are what it must agree with."""
+    guest = lab.world.guest("win7")
+    folder = TEMP + "\\rn"
+    guest.dirs.add(folder)
+    for name in files:
+        guest.files[folder + "\\" + name] = name
+    r = cmd.Cmd(guest, folder).run("ren *.txt *.out")
+    left = {p.rsplit("\\", 1)[-1]: text for p, text in guest.files.items() if p.startswith(folder + "\\")}
+    if files[1] == "b.TXT":
+        assert (r.exit_status, r.stderr) == (0, "")
+        assert left == {"a.out": "a.txt", "b.out": "b.TXT", "c.x.out": "c.x.txt"}
+    elif files[1] == "a.TXT":
+        assert r.exit_status == 1 and r.stderr.count("A duplicate file name exists") == 1
+        assert sorted(left) == ["a.TXT", "a.out", "b.out"] or sorted(left) == ["a.out", "a.txt", "b.out"]
+    else:
+        assert r.exit_status == 1 and r.stderr.count("A duplicate file name exists") == 1
+        assert left == {"a.txt": "a.txt", "a.out": "a.out", "b.out": "b.txt"}
