@@ -38,6 +38,7 @@ from labkit.errors import LabkitError
 from labkit.model import Inventory
 
 POLL = 0.2  # seconds between attempts while waiting
+RECORD_WAITS = 8  # times a busy lock's record is read again (POLL/4 apart) before the holder is "another process"
 _WINDOWS_BYTE = 1 << 20  # Windows locks a byte range: one byte far past the holder's record
 
 
@@ -181,6 +182,11 @@ def _acquire(path: Path, wait: bool, lab: str, tell: Callable[[str], None]) -> i
             os.close(fd)
             continue
         other = _read(fd)
+        for _ in range(RECORD_WAITS):  # locked a moment ago: the holder is writing who it is
+            if other is not None:
+                break
+            time.sleep(POLL / 4)
+            other = _read(fd)
         os.close(fd)
         who = other.describe() if other else "another process"
         if not wait:
