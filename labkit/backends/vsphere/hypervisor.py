@@ -225,6 +225,19 @@ class VsphereHypervisor:
             return {}
         return outcomes(self.session(), tasks, what, self.backend.task_timeout)
 
+    def run_task(self, vm: str, doing: str, refused: str, submit: Callable[[], vim.Task], what: str) -> None:
+        """Submit one task for `vm` (`doing` names it while vCenter is asked) and wait for it: a fault at
+        submit is a BackendError that starts with `refused`; a failed or timed-out task is its error."""
+        session = self.session()
+        try:
+            with session.link.doing(doing):
+                task = submit()
+        except vmodl.MethodFault as exc:
+            raise BackendError(f"{refused}: {fault_message(exc) or type(exc).__name__}") from None
+        error = self._wait({vm: task}, what)[vm]
+        if error is not None:
+            raise error
+
     def _submit(self, vm: str, adapter: Adapter, network: str) -> vim.Task | None:
         """Submit the reconfigure task, or None when the adapter is already there and connected (or
         unplugged: an unplugged adapter moves with its cable out, which is set_link's to plug in).

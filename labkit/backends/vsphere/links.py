@@ -7,11 +7,9 @@ its port group. The card is read back after the task, and the answer is what vSp
 
 from __future__ import annotations
 
-from pyVmomi import vmodl
 
 from labkit.backends.vsphere import nics
 from labkit.backends.vsphere.hypervisor import VsphereHypervisor
-from labkit.backends.vsphere.props import fault_message
 from labkit.errors import BackendError
 from labkit.model import Adapter
 
@@ -32,17 +30,11 @@ class VsphereLinks:
         placed = hv._one(vm, adapter)
         if nics.connected(placed.card, placed.on) == connected:
             return False
-        session, found = hv.session(), placed.vm
+        found = placed.vm
         word = "plugging in" if connected else "unplugging"
-        try:
-            with session.link.doing(f"{word} {vm}'s {adapter.interface}"):
-                task = found.obj.Reconfigure(spec=nics.link_spec(placed.card, connected, placed.on))
-        except vmodl.MethodFault as exc:
-            raise BackendError(f"vCenter refused the reconfigure of {found.describe()}: "
-                               f"{fault_message(exc) or type(exc).__name__}") from None
-        error = hv._wait({vm: task}, "reconfigure")[vm]
-        if error is not None:
-            raise error
+        hv.run_task(vm, f"{word} {vm}'s {adapter.interface}", f"vCenter refused the reconfigure of {found.describe()}",
+                    lambda: found.obj.Reconfigure(spec=nics.link_spec(placed.card, connected, placed.on)),
+                    "reconfigure")
         if self.link_connected(vm, adapter) != connected:
             state = "out" if connected else "in"
             raise BackendError(f"{adapter.interface}'s cable is still {state} after the reconfigure of "

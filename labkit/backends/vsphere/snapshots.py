@@ -41,18 +41,12 @@ class VsphereSnapshots:
         found, tree = self._tree(vm)
         if any(t.name == name for t in tree):
             return False
-        hv = self.hypervisor
-        session = hv.session()
-        try:
-            with session.link.doing(f"taking snapshot {name!r} of {vm}"):
-                task = found.obj.CreateSnapshot(name=name, description=description, memory=memory,
-                                                quiesce=False)  # CreateSnapshot_Task
-        except vmodl.MethodFault as exc:
-            raise BackendError(f"vCenter refused to take snapshot {name!r} of VM {found.describe()}: "
-                               f"{fault_message(exc) or type(exc).__name__}") from None
-        error = hv._wait({vm: task}, "create snapshot")[vm]
-        if error is not None:
-            raise error
+        self.hypervisor.run_task(
+            vm, f"taking snapshot {name!r} of {vm}",
+            f"vCenter refused to take snapshot {name!r} of VM {found.describe()}",
+            lambda: found.obj.CreateSnapshot(name=name, description=description, memory=memory,
+                                             quiesce=False),  # CreateSnapshot_Task
+            "create snapshot")
         return True
 
     def revert_snapshot(self, vm: str, name: str) -> None:
@@ -68,18 +62,11 @@ class VsphereSnapshots:
         target = matches[0].snapshot
         if self._on_revert is not None:
             self._on_revert(vm)
-        hv = self.hypervisor
-        session = hv.session()
-        try:
-            with session.link.doing(f"reverting {vm} to snapshot {name!r}"):
-                # RevertToSnapshot_Task; the VM's power state becomes the snapshot's
-                task = target.Revert(host=None, suppressPowerOn=False)
-        except vmodl.MethodFault as exc:
-            raise BackendError(f"vCenter refused to revert VM {found.describe()} to snapshot {name!r}: "
-                               f"{fault_message(exc) or type(exc).__name__}") from None
-        error = hv._wait({vm: task}, "revert to snapshot")[vm]
-        if error is not None:
-            raise error
+        self.hypervisor.run_task(
+            vm, f"reverting {vm} to snapshot {name!r}",
+            f"vCenter refused to revert VM {found.describe()} to snapshot {name!r}",
+            lambda: target.Revert(host=None, suppressPowerOn=False),  # RevertToSnapshot_Task: power as the snapshot's
+            "revert to snapshot")
         info = self._info(vm, found)
         current = info.currentSnapshot if info is not None else None
         if current is None or moid(current) != moid(target):
