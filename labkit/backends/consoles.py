@@ -9,10 +9,12 @@ they ask of a user or how they say what is missing.
 from __future__ import annotations
 
 import os
-from typing import Protocol
+import threading
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
-from labkit.errors import InputError
-from labkit.model import GuestLogin
+from labkit.errors import InputError, TransportError
+from labkit.model import GuestLogin, Inventory
 from labkit.protocols import GuestTransport
 
 
@@ -45,3 +47,34 @@ class LabConsoles:
 
     def open(self, node: str) -> GuestTransport:
         return self._lab.open_console(node)
+
+
+def guest_login_of(inventory: Inventory, node: str, console: str) -> GuestLogin:
+    """The VM's guest_login, or the TransportError a console gives for a node it cannot reach."""
+    if node not in inventory.vm_names:
+        raise TransportError(f"{node}: the {console} reaches only VMs, not {node!r}")
+    login = inventory.vm(node).guest_login
+    if login is None:
+        raise TransportError(f"{node}: the inventory gives no guest_login (user, password_env), which the "
+                             f"{console} needs")
+    return login
+
+
+C = TypeVar("C", bound=GuestTransport)
+
+
+def one_per_vm(consoles: dict[str, C], lock: threading.Lock, node: str, make: Callable[[], C]) -> C:
+    """The VM's console from `consoles`, or one made now (outside the lock: opening one asks the
+    hypervisor) and kept; when another thread made one meanwhile, that one is kept and ours closed."""
+    with lock:
+        console = consoles.get(node)
+    if console is not None:
+        return console
+    console = make()
+    with lock:
+        if node in consoles:
+            other, console = console, consoles[node]
+            other.close()
+        else:
+            consoles[node] = console
+    return console

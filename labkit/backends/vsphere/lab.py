@@ -14,7 +14,6 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from labkit.clock import SYSTEM
-from labkit.errors import TransportError
 from labkit.backends.addresses import guest_address
 from labkit.protocols import GuestTransport, Lab
 from labkit.model import Inventory
@@ -22,7 +21,7 @@ from labkit.backends.transports.fallback import FallbackTransport
 from labkit.backends.transports.bastions import Bastions
 from labkit.backends.transports.ssh import to_vm
 from labkit.backends.transports.sshinventory import SshAddresses, effective_ssh
-from labkit.backends.consoles import LabConsoles
+from labkit.backends.consoles import LabConsoles, guest_login_of, one_per_vm
 from labkit.backends.vsphere.hypervisor import VsphereHypervisor
 from labkit.backends.vsphere.links import VsphereLinks
 from labkit.backends.vsphere.snapshots import VsphereSnapshots
@@ -75,25 +74,13 @@ class VsphereLab:
         """One VMware Tools console per VM for the run (its guest temp directory is removed on close)."""
         from labkit.backends.vsphere.guestops import ToolsConsole
 
-        if node not in self.inventory.vm_names:
-            raise TransportError(f"{node}: the VMware Tools console reaches only VMs, not {node!r}")
-        vm = self.inventory.vm(node)
-        if vm.guest_login is None:
-            raise TransportError(f"{node}: the inventory gives no guest_login (user, password_env), which the "
-                                 f"VMware Tools console needs")
-        with self._lock:
-            console = self._consoles.get(node)
-        if console is not None:
-            return console
-        session, found = self.hypervisor._vm(node)
-        console = ToolsConsole(node, session, found.obj, vm.guest_login, self.inventory.backend)
-        with self._lock:
-            if node in self._consoles:  # another thread won: keep one
-                other, console = console, self._consoles[node]
-                other.close()
-            else:
-                self._consoles[node] = console
-        return console
+        login = guest_login_of(self.inventory, node, "VMware Tools console")
+
+        def make() -> ToolsConsole:
+            session, found = self.hypervisor._vm(node)
+            return ToolsConsole(node, session, found.obj, login, self.inventory.backend)
+
+        return one_per_vm(self._consoles, self._lock, node, make)
 
     def _forget(self, node: str) -> None:
         """Close and drop the channels to a VM about to be reverted: its SSH session and its VMware

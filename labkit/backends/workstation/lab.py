@@ -37,7 +37,7 @@ from labkit.backends.transports.fallback import FallbackTransport
 from labkit.backends.transports.ssh import to_vm
 from labkit.backends.transports.sshinventory import SshAddresses, effective_ssh
 from labkit.backends.workstation.hostadapters import HostAdapterSwitch
-from labkit.backends.consoles import LabConsoles
+from labkit.backends.consoles import LabConsoles, guest_login_of, one_per_vm
 from labkit.backends.workstation.placement import capabilities, on_the_host
 from labkit.backends.workstation.vmrun import Vmrun, VmrunFailed, locate_vmrun
 from labkit.backends.workstation.vmrun_console import VmrunConsole
@@ -161,32 +161,20 @@ class WorkstationLab:
 
     def open_console(self, node: str) -> VmrunConsole:
         """One vmrun console per VM for the run (its guest temp folder is removed on close)."""
-        if node not in self.inventory.vm_names:
-            raise TransportError(f"{node}: the vmrun console reaches only VMs, not {node!r}")
-        vm = self.inventory.vm(node)
-        if vm.guest_login is None:
-            raise TransportError(f"{node}: the inventory gives no guest_login (user, password_env), which the "
-                                 "vmrun console needs")
+        login = guest_login_of(self.inventory, node, "vmrun console")
         if self.console is None:
             raise TransportError(f"{node}: no vmrun console: vmrest is on {self._vmrest_host}, and vmrun reaches "
                                  "only the VMs of the machine labkit runs on")
-        with self._lock:
-            console = self._consoles.get(node)
-        if console is not None:
-            return console
-        try:
-            tool, vmx = self.vmrun(), self.vmx_path(node)
-        except BackendError as exc:
-            raise TransportError(f"{node}: no vmrun console: {exc}") from None
-        _check_running(node, tool, vmx)
-        console = VmrunConsole(node, tool, vmx, vm.guest_login, vm.os)
-        with self._lock:
-            if node in self._consoles:  # another thread won: keep one
-                other, console = console, self._consoles[node]
-                other.close()
-            else:
-                self._consoles[node] = console
-        return console
+
+        def make() -> VmrunConsole:
+            try:
+                tool, vmx = self.vmrun(), self.vmx_path(node)
+            except BackendError as exc:
+                raise TransportError(f"{node}: no vmrun console: {exc}") from None
+            _check_running(node, tool, vmx)
+            return VmrunConsole(node, tool, vmx, login, self.inventory.vm(node).os)
+
+        return one_per_vm(self._consoles, self._lock, node, make)
 
     # ---- channels ----
 
