@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from labkit.backends.sim import tools
 from labkit.backends.sim.shell import Job
 from labkit.backends.sim.sinks import Capture, Discard, FileSink, Sink
+from labkit.backends.sim.started import StartedTogether
 from labkit.protocols import CommandResult
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ _CARET = re.compile(r"\^(.)")
 _ITEMS = re.compile(r"[\s,;=]+")
 _RUN = re.compile(r'[^\s&|<>()^"]+')  # a stretch of a word with nothing special in it
 _BLANK = " \t"
+_PLAIN_STRETCH = re.compile(r'[^&|()"^]*')  # a command with nothing quoted or escaped, up to its end
+# in such a stretch: a redirection (its handle, operator and target) or a word, after blanks
+_PLAIN_TOKEN = re.compile(r"[ \t]*(?:(\d?)(>>|>&|>|<)[ \t]*([^ \t<>]*)|([^ \t<>]+))")
 
 
 class _Parser:
@@ -228,6 +232,37 @@ class _Parser:
         return s[start:self.i]
 
     def simple(self, quiet: bool) -> Simple:
+        return self._plain_simple(quiet) or self._simple(quiet)
+
+    def _plain_simple(self, quiet: bool) -> Simple | None:
+        """`_simple` for a command with no quote, caret or parenthesis in it (most of them), by
+        regular expressions; None (nothing read) for any other, or for what `_simple` refuses."""
+        s, start = self.s, self.i
+        end = _PLAIN_STRETCH.match(s, start).end()  # type: ignore[union-attr]  # it matches the empty string
+        if end < len(s) and (s[end] in '"^(' or (s[end] == ")" and not self.depth)):
+            return None
+        words: list[str] = []
+        redirs: list[Redir] = []
+        args: list[str] = []
+        pos = start
+        while (m := _PLAIN_TOKEN.match(s, pos, end)) is not None:
+            op = m.group(2)
+            if op is not None:
+                if not m.group(3):
+                    return None  # a redirection with no target: `_simple` says what is wrong
+                redirs.append(Redir(int(m.group(1)) if m.group(1) else (0 if op == "<" else 1), op, m.group(3)))
+            else:
+                if words:
+                    args.append(s[pos:m.end()] if len(words) > 1 or args else s[pos:m.end()].lstrip(_BLANK))
+                words.append(m.group(4))
+            pos = m.end()
+        if s[pos:end].strip(_BLANK):
+            return None
+        self.i = end
+        name = words[0].lower() if words and "%" not in words[0] else None
+        return Simple(tuple(words), "".join(args), tuple(redirs), quiet, s[start:end].strip(), name)
+
+    def _simple(self, quiet: bool) -> Simple:
         words: list[str] = []
         redirs: list[Redir] = []
         args: list[str] = []
@@ -332,6 +367,7 @@ class Cmd:
         self.running: list[_Background] = []  # background programs, in the order they started
         self.holding: dict[str, int] = {}  # files (lower case) background programs hold open -> how many
         self._holds: tuple[str, ...] = ()  # what the simple command being run redirects into
+        self.batches: list[StartedTogether] = []  # programs started together (one `for ... do start`)
         self._started = 0
         self._listing: tuple[str, int, list[str]] | None = None  # (folder, file count, its paths): see listing()
 
@@ -445,25 +481,41 @@ class Cmd:
         if simple:  # what the general loop below does, written out for the usual shape
             template, append, both = redirs[0].target, redirs[0].op == ">>", len(redirs) == 2
             head, found, tail = template.partition(var)
-            once = bool(found) and var not in tail  # `%a.txt`: the file's name is a head, the value and a tail
-            head = folder + head
-            seq, status = self._started, self.status
+            if found and var not in tail:  # `%a.txt`: the file's name is a head, the value and a tail
+                head = folder + head
+                paths = [head + value + tail for value in values]
+            else:
+                paths = [folder + template.replace(var, value) for value in values]
+            keys = list(map(str.lower, paths))
             kept = self._listing if self._listing is not None and self._listing[0] == folder[:-1] else None
-            for value, (result, took) in zip(values, results, strict=True):
-                path = head + value + tail if once else folder + template.replace(var, value)
-                key = path.lower()
-                if key in holding or key in held_after:
-                    err.write(IN_USE)
-                    status = 1
-                    continue
-                if kept is not None and path not in files:
-                    kept[2].append(path)  # the folder's listing, kept up to date
-                sink = FileSink(files, path, append)
-                holding[key] = 1  # not held before (just checked)
-                seq += 1
-                push((now + took, seq, result, sink, sink if both else err, (key,)))
-                status = 0
-            self._started, self.status = seq, status
+            if (holding.keys().isdisjoint(keys) and held_after.isdisjoint(keys)
+                    and (both or not any(result.stderr for result, _ in results))):
+                # none held (the values differ, case aside): all made, held and started at once
+                if kept is not None:
+                    kept[2].extend(path for path in paths if path not in files)  # the folder's listing
+                if append:
+                    files.update({path: "" for path in paths if path not in files})
+                else:
+                    files.update(dict.fromkeys(paths, ""))
+                holding.update(dict.fromkeys(keys, 1))
+                self.batches.append(StartedTogether.start(now, self._started, results, paths, keys, append, both, err))
+                self._started += len(values)
+                self.status = 0
+            else:
+                seq, status = self._started, self.status
+                for path, key, (result, took) in zip(paths, keys, results, strict=True):
+                    if key in holding or key in held_after:
+                        err.write(IN_USE)
+                        status = 1
+                        continue
+                    if kept is not None and path not in files:
+                        kept[2].append(path)  # the folder's listing, kept up to date
+                    sink = FileSink(files, path, append)
+                    holding[key] = holding.get(key, 0) + 1
+                    seq += 1
+                    push((now + took, seq, result, sink, sink if both else err, (key,)))
+                    status = 0
+                self._started, self.status = seq, status
             self._listing = (kept[0], len(files) + len(dirs), kept[2]) if kept is not None else None
             return True
         for value, (result, took) in zip(values, results, strict=True):
@@ -552,6 +604,11 @@ class Cmd:
         """The foreground waits `seconds`: background programs that end meanwhile deliver, in order."""
         until = self.g.now() + seconds
         holding = self.holding
+        if self.batches:  # each writes only into files of its own: when it delivers changes nothing else
+            files = self.g.files
+            for batch in self.batches:
+                batch.deliver(until, files, holding)
+            self.batches = [b for b in self.batches if not b.done]
         # by when they end, then by when they started: `running` is in start order and the sort is
         # stable, so sorting on the end alone gives that order (with float keys, which sort fastest)
         due = sorted([e for e in self.running if e[0] <= until], key=_ENDS)
@@ -572,11 +629,13 @@ class Cmd:
 
     def _leave_running(self) -> None:
         """Background programs still running when the line ends go on without it."""
-        for done in sorted(self.running, key=lambda e: e[:2]):
+        left = self.running + [e for b in self.batches for e in b.left(self.g.files)]
+        for done in sorted(left, key=lambda e: e[:2]):
             job = Job(self.g.node, _finish(done, self.g), "start /b", "")
             if job.step():
                 self.g.world.park(job)
         self.running.clear()
+        self.batches.clear()
         self.holding.clear()
 
     def held(self, path: str) -> bool:

@@ -147,3 +147,69 @@ def test_a_pattern_rename_leaves_what_one_by_one_leaves(lab, files):
     else:
         assert r.exit_status == 1 and r.stderr.count("A duplicate file name exists") == 1
         assert left == {"a.txt": "a.txt", "a.out": "a.out", "b.out": "b.txt"}
+
+
+@pytest.mark.parametrize("line, then", [
+    # they outlive the line: the lab runs them on, and a later line finds their files filled
+    ('cd /d "%TEMP%" && md o && cd o && (for %a in ({addrs}) do @start "" /b ping -n 1 -w 3000 %a >%a.txt 2>&1 )'
+     " & type *.txt", 'cd /d "%TEMP%\\o" && ping -n 5 127.0.0.1 >nul & type *.txt'),
+    # they end at different moments: a wait between two looks sees the quick ones only
+    ('cd /d "%TEMP%" && md d && cd d && (for %a in ({addrs}) do @start "" /b ping -n 1 -w 2500 %a >%a.txt )'
+     " & ping -n 2 127.0.0.1 >nul & ren *.txt *.out & type *.out & ping -n 3 127.0.0.1 >nul & ren *.txt *.out"
+     " & type *.out", 'cd /d "%TEMP%\\d" && type *.*'),
+    # `>>` adds to what the files held
+    ('cd /d "%TEMP%" && md a && cd a && (for %a in ({addrs}) do @echo was >%a.log) & (for %a in ({addrs}) do '
+     '@start "" /b ping -n 1 -w 1000 %a >>%a.log 2>&1 ) & ping -n 3 127.0.0.1 >nul & type *.log', "echo"),
+    # a file already held by one of them: that round is refused, the others run
+    ('cd /d "%TEMP%" && md h && cd h && start "" /b ping -n 1 -w 3000 {lost} >{lost}.txt & (for %a in ({addrs}) '
+     'do @start "" /b ping -n 1 -w 1000 %a >%a.txt 2>&1 ) & ping -n 4 127.0.0.1 >nul & type *.txt', "echo"),
+])
+def test_programs_started_together_leave_what_round_by_round_leaves(lab, monkeypatch, line, then):
+    """`for ... do @start ... %a >%a.txt` runs all its rounds at once and keeps them as one record
+    (started.py); the output, files, statuses and clock must be those of one round at a time,
+    also for programs that end at different moments, outlive the line, or append."""
+    reached, lost = addresses(lab)
+    text = line.format(addrs=f"{reached} {lost} 192.168.1.1", lost=lost)
+    seen = []
+    for bulk in (True, False):
+        if not bulk:
+            monkeypatch.setattr(cmd.Cmd, "_start_all", lambda *a: False)
+        guest = lab.world.guest("win7")
+        before = lab.clock.monotonic()
+        first = lab.console.open("win7").run(text)
+        took = round(lab.clock.monotonic() - before, 6)
+        second = lab.console.open("win7").run(then)
+        files = sorted((p.rsplit("\\", 1)[-1], t) for p, t in guest.files.items() if p.startswith(TEMP + "\\"))
+        seen.append((first, took, second, files))
+        lab.console.open("win7").run(f'cd /d "%TEMP%" && rd /s /q {text.split("md ")[1].split()[0]}')
+        lab.clock.sleep(5)  # nothing of the first pass left running
+    assert seen[0] == seen[1]
+    assert seen[0][0].stdout.count("Ping statistics for") + seen[0][2].stdout.count("Ping statistics for") >= 2
+
+
+def test_commands_read_by_regular_expressions_are_read_as_char_by_char():
+    """Most commands have no quote, caret or parenthesis: `_plain_simple` reads them by regular
+    expressions. On any line, parsing with it and without it must give the same tree or error."""
+    import random
+
+    pieces = ["a", "b", "1", "2", " ", "\t", ">", ">>", "2>&1", "<", "&", "&&", "||", "|", "(", ")", '"', "^", "%a",
+              "@", "echo ", "for %a in (x y) do ", "if exist *.txt ", ".", "*", ">&", "3>", "nul", "ping -n 1 "]
+    rng = random.Random(7)
+
+    def parsed(line: str) -> str:
+        try:
+            return repr(cmd.parse(line))
+        except cmd.CmdSyntaxError as exc:
+            return f"error: {exc}"
+
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(4000)]
+    lines.append(windows_parallel_command(["10.0.0.1", "10.0.0.2"], 1, 1.0, "abcd"))
+    fast = [parsed(line) for line in lines]
+    plain = cmd._Parser._plain_simple
+    try:
+        cmd._Parser._plain_simple = lambda self, quiet: None  # type: ignore[method-assign]
+        slow = [parsed(line) for line in lines]
+    finally:
+        cmd._Parser._plain_simple = plain  # type: ignore[method-assign]
+    assert fast == slow
+    assert sum(not f.startswith("error") for f in fast) > 1000  # most lines parse: the comparison means something
