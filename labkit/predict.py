@@ -331,6 +331,11 @@ class Predictor:
         hit = self._cache.get((self._skey(source), self._tkey(target)))
         return hit[0] if hit is not None else self.verdict(source, target)
 
+    def source_class(self, name: str) -> int:
+        """The class of equivalent sources `name` is in: sources of one class get the same verdict
+        (`classify`) for every target, except where the target is one of them."""
+        return self._skey(name)
+
     def target_class(self, target: Endpoint) -> int:
         """The class of equivalent targets `target` is in: for any one source, targets of one class
         get the same verdict (`classify`), except a source's own address."""

@@ -41,6 +41,18 @@ _Record = tuple[int, str, list[Any]]
 _UNSEEN: Any = object()
 
 
+def _places(items: Sequence[str], item: str) -> list[int]:
+    """Where `item` is in `items` (by list.index, in C: a source's own address seldom is)."""
+    out: list[int] = []
+    k = -1
+    try:
+        while True:
+            k = items.index(item, k + 1)
+            out.append(k)
+    except ValueError:
+        return out
+
+
 def rtts(target: str, count: int, reachable: bool, natted: bool) -> list[float | None]:
     """Round-trip times per probe: None for each lost one."""
     if not reachable:
@@ -71,6 +83,10 @@ class Answers:
         self._targets: dict[str, _Target] = {}
         self._fping: dict[tuple[int, int], dict[str, _Record | None]] = {}  # (count, width) -> target -> its lines
         self._ping: dict[tuple[OsFamily, int], dict[str, _Record | None]] = {}  # (os, count) -> target -> outputs
+        # (a table's key, a class of sources) -> target -> (what it prints for them, its slot): every
+        # member of the class gets the same, except for its own addresses (`_owned`)
+        self._by_source: dict[tuple[Any, int], tuple[dict[str, Any], dict[str, int]]] = {}
+        self._owned: dict[str, list[str]] = {}  # node -> the targets it answers as (their owner)
 
     def _fresh(self) -> Predictor:
         predictor = self.world.predictor()
@@ -79,6 +95,8 @@ class Answers:
             self._targets = {}
             self._fping.clear()
             self._ping.clear()
+            self._by_source.clear()
+            self._owned.clear()
         return predictor
 
     def _target(self, predictor: Predictor, target: str) -> _Target:
@@ -104,21 +122,48 @@ class Answers:
         if found is None:
             return None
         if isinstance(found, tuple):
+            self._owned.setdefault(found[1].node, []).append(target)
             return found[0], found[1].node, [None, None, None]
         return -1, "", [None, None, None]
 
     def _slots(self, predictor: Predictor, node: str, targets: Sequence[str], table: dict[str, _Record | None],
-               new: Callable[[str, int], object]) -> tuple[list[Any], bool, bool]:
+               new: Callable[[str, int], object], key: object) -> tuple[list[Any], bool, bool]:
         """Each target's printed text (None: not an address), made by `new(target, slot)` the first
         time (slot 0 lost, 1 a direct reply, 2 a reply through a NAT), and whether any probe was
-        lost and whether any reply came through a NAT. The model is asked once per class of target
-        (and for the source's own addresses, which are no class's): one short loop, as a
-        thousand-target probe is what a big matrix costs the simulation."""
+        lost and whether any reply came through a NAT. A thousand-target probe is what a big
+        matrix costs the simulation: a source whose class has seen every one of these targets
+        before reads them from that class's memo in whole lists (only its own addresses are asked
+        again); any other walks them (`_walk`), filling the memo."""
+        skey = predictor.source_class(node)
+        memo = self._by_source.get((key, skey))
+        if memo is not None:
+            texts, slot_of = memo
+            out = list(map(texts.get, targets))
+            if None not in out:
+                own = [(i, t) for t in self._owned.get(node, ()) for i in _places(targets, t)]
+                if not own:  # the usual: the engine does not ask a source to ping itself
+                    slots = set(map(slot_of.__getitem__, targets))
+                    return out, 0 in slots, 2 in slots
+                each = list(map(slot_of.__getitem__, targets))
+                for i, t in own:  # the source's own addresses: each asked apart
+                    each[i] = k = self._ask(predictor, node, t)
+                    out[i] = self._printed(table, t, k, new)
+                return out, 0 in each, 2 in each
+        else:
+            memo = self._by_source[(key, skey)] = ({}, {})
+        return self._walk(predictor, node, targets, table, new, memo)
+
+    def _walk(self, predictor: Predictor, node: str, targets: Sequence[str], table: dict[str, _Record | None],
+              new: Callable[[str, int], object], memo: tuple[dict[str, Any], dict[str, int]]
+              ) -> tuple[list[Any], bool, bool]:
+        """`_slots` target by target. The model is asked once per class of target (and for the
+        source's own addresses, which are no class's); what the others print goes into `memo`."""
         by_class: dict[int, int] = {-1: 1}  # class -> slot; loopback always answers
         lost = natted = False
         out: list[Any] = []
         append = out.append
         get = table.get
+        texts, slot_of = memo
         for t in targets:
             rec = get(t, _UNSEEN)
             if rec is _UNSEEN:
@@ -127,19 +172,35 @@ class Answers:
                 append(None)
                 continue
             cls, owner, printed = rec
-            k = by_class.get(cls) if owner != node else None
+            mine = owner == node
+            k = by_class.get(cls) if not mine else None
             if k is None:
-                found = self._targets[t]
-                assert isinstance(found, tuple)  # a record with a class is a target with an endpoint
-                k = _slot(_answer(predictor.classify(node, found[1])))
-                if owner != node:
+                k = self._ask(predictor, node, t)
+                if not mine:
                     by_class[cls] = k
                 lost, natted = lost or k == 0, natted or k == 2
             done = printed[k]
             if done is None:
                 done = printed[k] = new(t, k)
+            if not mine:
+                texts[t] = done
+                slot_of[t] = k
             append(done)
         return out, lost, natted
+
+    def _ask(self, predictor: Predictor, node: str, target: str) -> int:
+        found = self._targets[target]
+        assert isinstance(found, tuple)  # a record with a class is a target with an endpoint
+        return _slot(_answer(predictor.classify(node, found[1])))
+
+    @staticmethod
+    def _printed(table: dict[str, _Record | None], target: str, k: int, new: Callable[[str, int], object]) -> Any:
+        rec = table[target]
+        assert rec is not None  # an owned target is an address
+        done = rec[2][k]
+        if done is None:
+            done = rec[2][k] = new(target, k)
+        return done
 
     def fping(self, node: str, targets: Sequence[str], count: int) -> tuple[list[str], bool, bool]:
         """fping -C COUNT's line for each target that is an address (names padded to one width), and
@@ -149,7 +210,7 @@ class Answers:
         width = max(map(len, targets), default=0)
         table = self._fping.setdefault((count, width), {})
         lines, lost, natted = self._slots(predictor, node, targets, table, lambda t, k: fping_line(
-            t, rtts(t, count, k > 0, k == 2), width))
+            t, rtts(t, count, k > 0, k == 2), width), ("fping", count, width))
         return (lines if None not in lines else [line for line in lines if line is not None]), lost, natted
 
     def ping(self, node: str, os_family: OsFamily, target: str, count: int) -> Printed | None:
@@ -164,7 +225,7 @@ class Answers:
         def new(t: str, k: int) -> Printed:
             trips = rtts(t, count, k > 0, k == 2)
             return CommandResult(*render_ping(os_family, t, trips)), trips
-        return self._slots(predictor, node, targets, table, new)[0]
+        return self._slots(predictor, node, targets, table, new, ("ping", os_family, count))[0]
 
     def loopback(self, target: str) -> bool:
         """Whether `target` is in 127.0.0.0/8 (asked after `ping` or `fping`)."""
