@@ -341,16 +341,25 @@ class Inventory(Strict):
     vms: list[VM] = Field(default_factory=list)
 
     def vm(self, name: str) -> VM:
-        for vm in self.vms:
-            if vm.name == name:
-                return vm
-        raise KeyError(name)
+        found = self._by_name().get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     def os_of(self, node: str) -> str:
         """The OS family of a matrix node: a VM's, the host's, else Linux (router, externals)."""
         if node == "host":
             return self.host.os
-        return next((vm.os for vm in self.vms if vm.name == node), "linux")
+        found = self._by_name().get(node)
+        return found.os if found is not None else "linux"
+
+    def _by_name(self) -> dict[str, VM]:
+        """Each VM by name (the first of a name), kept: a thousand-VM matrix looks up every source
+        several times. Made again when `vms` is another list or another length (a copy's update)."""
+        kept = self.__dict__.get("_vm_index")
+        if kept is None or kept[0] is not self.vms or kept[1] != len(self.vms):
+            kept = self.__dict__["_vm_index"] = (self.vms, len(self.vms), {vm.name: vm for vm in reversed(self.vms)})
+        return kept[2]
 
     @property
     def vm_names(self) -> list[str]:

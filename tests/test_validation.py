@@ -78,3 +78,20 @@ def test_checking_broken_playbooks_touches_nothing():
     proc = labkit("check", *(rel for rel in CASES if rel.startswith("playbook/")))
     assert proc.returncode == 2
     assert snapshot() == before
+
+
+def test_a_vm_is_found_by_name_in_a_copy_with_other_vms():
+    """Inventory.vm and os_of keep an index by name; a copy made with other VMs must not read the
+    original's."""
+    from labkit.inventory import load_inventory
+    from tests.conftest import REPO
+
+    inv = load_inventory(REPO / "inventory" / "seed-lab.yml")
+    first, *rest = inv.vms
+    assert inv.vm(first.name) is first and inv.os_of(first.name) == first.os
+    copy = inv.model_copy(update={"vms": rest})
+    with pytest.raises(KeyError):
+        copy.vm(first.name)
+    assert copy.os_of(first.name) == "linux"  # not a VM of this lab: a node such as the router
+    assert copy.vm(rest[0].name) is rest[0] and inv.vm(first.name) is first
+    assert copy == inv.model_copy(update={"vms": rest})  # the index is no field

@@ -58,6 +58,8 @@ from labkit.topology import Endpoint, Topology
 
 # what a cell would show that was not probed: the source itself and settled cells, which never show it
 _NOT_PROBED = Observation("error", reason="not probed")
+# Verdict.expectation by its `reachable`, read without a property call (a million-cell matrix reads it per cell)
+_EXPECTED: dict[bool | None, Expectation | None] = {True: "reachable", False: "unreachable", None: None}
 _NOT_FOUND = (126, 127)  # sh: the command is missing or cannot run (fping is not installed)
 
 
@@ -342,13 +344,19 @@ def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a matrix's cells are made: a million new objects (no
     cycles among them) would otherwise have the collector walk them all again and again (about
     half the time of a million-cell matrix). Reference counting frees as usual; the collector
-    is back, as it was, afterwards."""
+    is back, as it was, afterwards. What was made meanwhile joins the oldest generation
+    (gc.freeze, then gc.unfreeze, which moves without looking) rather than the youngest, whose
+    next collection, at the next allocation, would walk all of it at once: it is looked at in
+    the next full collection, as any long-lived object is."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            if not gc.get_freeze_count():  # never thaw what the program itself froze
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -394,7 +402,7 @@ def _run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers:
     cells: list[Cell] = []
     verdicts = predictor.rows([sources[s] for s in spec.sources], tg.ends) if use_model else None
     unaddressed = [(k, tg.unaddressed[r]) for k, (r, a) in enumerate(zip(tg.refs, tg.texts, strict=True)) if a is None]
-    expectation, reason = attrgetter("expectation"), attrgetter("reason")
+    reachable, reason = attrgetter("reachable"), attrgetter("reason")
     one_by_one = bool(explicit or settled or topo.contested)
     for src in spec.sources:
         row = next(verdicts)[1] if verdicts is not None else None
@@ -411,7 +419,7 @@ def _run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers:
         elif row is None:
             cells += _row_cells(src, tg, repeat(None), repeat(None), got)
         else:
-            cells += _row_cells(src, tg, map(expectation, row), map(reason, row), got)
+            cells += _row_cells(src, tg, map(_EXPECTED.__getitem__, map(reachable, row)), map(reason, row), got)
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
 
 

@@ -166,3 +166,32 @@ def test_a_no_route_line_in_german_is_unreachable_not_an_error():
     assert seen.verdict == "unreachable" and seen.reason == "Allgemeiner Fehler.", seen
     garbage = _judge("something else entirely\r\n", "windows", "ssh")
     assert garbage.verdict == "error" and "could not read ping output" in (garbage.reason or "")
+
+
+def test_the_collector_is_back_after_a_matrix_and_what_the_program_froze_stays_frozen():
+    """run_matrix pauses cyclic garbage collection and, when done, moves what it made to the
+    oldest generation (freeze, then unfreeze); a program's own frozen objects must stay frozen,
+    and a disabled collector stays disabled."""
+    import gc
+
+    lab = open_lab(load_inventory(REPO / "inventory" / "seed-lab.yml"))
+    spec = PingMatrix(sources=["centos"], targets=["host", "win7"], count=1, timeout=1)
+    try:
+        assert gc.isenabled()
+        run_matrix(lab, "m", spec, observe(lab))
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        try:
+            run_matrix(lab, "m", spec, observe(lab))
+            assert gc.isenabled() and gc.get_freeze_count() == frozen
+        finally:
+            gc.unfreeze()
+        gc.disable()
+        try:
+            run_matrix(lab, "m", spec, observe(lab))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        lab.close()
