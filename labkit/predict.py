@@ -446,16 +446,21 @@ class Predictor:
         parts, words = self._cut(verdict.reason, pattern, s0, t0)
         out = [parts[0]]
         other_source, other_target = s0 != source, t0.node != target.node
+        s_addrs = self._addr_strs(source) if other_source else []
+        t_addrs = self._addr_strs(target.node) if other_target else []
+        t_node = target.node
         for (word, is_ref, s_at, t_at), part in zip(words, parts[1:], strict=True):
             new = self._ref_str(target) if is_ref else word
             if other_source:
                 if word == s0:
                     new = source
-                new = _swapped(s_at, self._addr_strs(source), new)
+                if s_at:
+                    new = _swapped(s_at, s_addrs, new)
             if other_target:
                 if word == t0.node:
-                    new = target.node
-                new = _swapped(t_at, self._addr_strs(target.node), new)
+                    new = t_node
+                if t_at:
+                    new = _swapped(t_at, t_addrs, new)
             out.append(new)
             out.append(part)
         return Verdict(verdict.reachable, "".join(out), verdict.conflict)

@@ -213,3 +213,28 @@ def test_commands_read_by_regular_expressions_are_read_as_char_by_char():
         cmd._Parser._plain_simple = plain  # type: ignore[method-assign]
     assert fast == slow
     assert sum(not f.startswith("error") for f in fast) > 1000  # most lines parse: the comparison means something
+
+
+@pytest.mark.parametrize("pattern", ["*.txt", "*.TXT", "*.out", "*.", "*.x", "*.tx", "*txt", "*.longer"])
+def test_a_folder_is_matched_by_ending_as_by_its_names(lab, pattern):
+    """`*.EXT` is answered by every spelling of EXT at once (str.endswith, in C) over the folder's
+    listing (kept while the folder stands): it must find what a case-insensitive look at every
+    name finds, in the same order, before and after the folder changes."""
+    guest = lab.world.guest("win7")
+    folder = TEMP + "\\m"
+    guest.dirs.update({folder, folder + "\\sub.txt"})
+    names = ["a.txt", "B.TXT", "c.x.txt", "d.out", "e", "f.", "g.Txt", "h.txtx", "i.longer", "j.tx"]
+    for name in names:
+        guest.files[folder + "\\" + name] = name
+    c = cmd.Cmd(guest, folder)
+
+    def expected() -> list[str]:
+        tail = pattern.lower()[1:]
+        inside = [p for p in [*guest.files, *guest.dirs] if p.startswith(folder + "\\") and "\\" not in p[len(folder) + 1:]]
+        return sorted(p for p in inside if p.rsplit("\\", 1)[1].lower().endswith(tail))
+
+    assert c.matches(pattern) == expected()
+    assert c.matches(pattern, first=True) == expected()[:1] or c.matches(pattern, first=True)[0] in expected()
+    assert c.run(f"ren {pattern} *.new").exit_status in (0, 1)  # the folder changes under the kept index
+    assert c.matches(pattern) == expected()
+    assert c.matches("*.new") == sorted(p for p in guest.files if p.startswith(folder + "\\") and p.endswith(".new"))
