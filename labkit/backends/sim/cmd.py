@@ -370,6 +370,7 @@ class Cmd:
         self.batches: list[StartedTogether] = []  # programs started together (one `for ... do start`)
         self._started = 0
         self._listing: tuple[str, int, list[str]] | None = None  # (folder, file count, its paths): see listing()
+        self._lower_kept: tuple[list[str], int, str] | None = None  # see _lowered()
 
     # -- the line --
     def run(self, line: str) -> CommandResult:
@@ -677,6 +678,14 @@ class Cmd:
         self._listing = (folder, len(files) + len(dirs), found)
         return found
 
+    def _lowered(self, names: list[str]) -> str:
+        """A listing's names in lower case, each ended by a line end (no file name holds one): kept
+        for that listing, which a parallel probe's wait loop asks twice for a name it no longer has."""
+        kept = self._lower_kept
+        if kept is None or kept[0] is not names or kept[1] != len(names):
+            kept = self._lower_kept = (names, len(names), "\n".join(names).lower() + "\n")
+        return kept[2]
+
     def matches(self, pattern: str, first: bool = False, ordered: bool = True) -> list[str]:
         """Files and directories matching PATTERN (case-insensitive, in name order unless not
         `ordered`); with `first`, at most one (what `if exist` needs)."""
@@ -686,11 +695,15 @@ class Cmd:
         if want == "*":
             found = list(names)
         elif want[:1] == "*" and not any(ch in want[1:] for ch in "*?[") and len(want) <= 8:  # "*.txt": the usual
+            if first:  # is there one? a name in lower case (most are) stops the look at once
+                hit = next(itertools.compress(names, map(str.endswith, names, itertools.repeat(want[1:]))), None)
+                if hit is not None:
+                    return [hit]
+                listed = self._lowered(names)  # else one search of all the names at once, in lower case
+                at = listed.find(want[1:] + "\n")
+                return [] if at < 0 else [names[listed.count("\n", 0, at)]]
             spellings = _spellings(want[1:])
-            ends = itertools.compress(names, map(str.endswith, names, itertools.repeat(spellings)))  # in C
-            if first:
-                return [p for p in itertools.islice(ends, 1)]
-            found = list(ends)
+            found = list(itertools.compress(names, map(str.endswith, names, itertools.repeat(spellings))))  # in C
         else:
             match, n = re.compile(fnmatch.translate(want)).match, len(folder.rstrip("\\")) + 1
             found = [p for p in names if match(p[n:].lower())]
@@ -708,8 +721,12 @@ def _has_upper(values: list[str]) -> bool:
 @functools.lru_cache(maxsize=64)
 def _spellings(tail: str) -> tuple[str, ...]:
     """Every upper and lower case spelling of a short file name ending (".txt", ".TXT", ".tXt", ...):
-    str.endswith takes them all at once, a case-insensitive match with no lower() per name."""
-    return tuple({"".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in tail])})
+    str.endswith takes them all at once, a case-insensitive match with no lower() per name. The
+    lower case one first, then the upper case one: most names are spelt so, and endswith stops at
+    the first that fits."""
+    every = {"".join(chars) for chars in itertools.product(*[(c.lower(), c.upper()) for c in tail])}
+    first = list(dict.fromkeys([tail.lower(), tail.upper()]))
+    return (*first, *sorted(every - set(first)))
 
 
 def _quiet(c: Command) -> bool:
