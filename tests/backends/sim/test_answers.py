@@ -7,40 +7,12 @@ import pytest
 
 from labkit.backends import open_lab
 from labkit.backends.sim.answers import Answers
-from labkit.inventory import inventory_from_data
-
-
-def _lab_data(n: int) -> dict:
-    """n VMs, most of them alike (so sources share classes): NAT with DHCP, a few static, some
-    host-only and bridged, some Windows, some with an ICMP firewall."""
-    vms = []
-    for i in range(n):
-        net = "hostonly" if i % 6 == 0 else "bridged" if i % 6 == 1 else "nat"
-        config: dict = {"dhcp": True}
-        if net == "nat" and i % 4 == 3:
-            config = {"address": f"10.0.0.{i + 3}/24", "gateway": "10.0.0.2", "dns": ["10.0.0.2"]}
-        windows = i % 5 == 4
-        vms.append({"name": f"vm{i:02d}", "os": "windows" if windows else "linux",
-                    "dialect": "netsh" if windows else "ifcfg", "icmp_firewall": i % 3 == 2,
-                    "adapters": [{"interface": "eth0", "label": "Network adapter 1", "network": net,
-                                  "mac": f"00:0c:29:00:00:{i:02x}", "config": config}]})
-    nets = {
-        "bridged": {"type": "bridged", "backend_network": "VMnet0"},
-        "nat": {"type": "nat", "backend_network": "VMnet8", "subnet": "10.0.0.0/24", "gateway": "10.0.0.2",
-                "host_adapter": {"address": "10.0.0.1"},
-                "dhcp": {"server": "10.0.0.254", "start": "10.0.0.128", "end": "10.0.0.253"}},
-        "hostonly": {"type": "hostonly", "backend_network": "VMnet1", "subnet": "192.168.56.0/24",
-                     "host_adapter": {"address": "192.168.56.1"},
-                     "dhcp": {"server": "192.168.56.254", "start": "192.168.56.128", "end": "192.168.56.253"}}}
-    lan = {"subnet": "192.168.1.0/24", "router": "192.168.1.1", "wan_address": "198.51.100.7",
-           "dhcp": {"start": "192.168.1.101", "end": "192.168.1.199"}}
-    return {"lab": "answers", "backend": {"type": "sim"}, "host": {"lan_address": "192.168.1.100", "os": "windows"},
-            "lan": lan, "externals": {"internet": {"address": "203.0.113.10"}}, "networks": nets, "vms": vms}
+from tests.generated_lab import build_inventory
 
 
 @pytest.fixture(scope="module")
 def world():
-    lab = open_lab(inventory_from_data(_lab_data(36), "<answers>"))
+    lab = open_lab(build_inventory(40))  # a few dozen VMs, most of them alike (classes of several)
     yield lab.world
     lab.close()
 
