@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.backends.sim import cmd
+from labkit.backends.sim import cmd, cmdsyntax
 from labkit.matrix.ping import windows_parallel_command
 
 TEMP = cmd.TEMP
@@ -188,29 +188,30 @@ def test_programs_started_together_leave_what_round_by_round_leaves(lab, monkeyp
 
 
 def test_commands_read_by_regular_expressions_are_read_as_char_by_char():
-    """Most commands have no quote, caret or parenthesis: `_plain_simple` reads them by regular
-    expressions. On any line, parsing with it and without it must give the same tree or error."""
+    """Most commands have no caret, no parenthesis outside quotes and no quote left open:
+    `_plain_simple` reads them by regular expressions. On any line, parsing with it and without it must give the same tree or error."""
     import random
 
     pieces = ["a", "b", "1", "2", " ", "\t", ">", ">>", "2>&1", "<", "&", "&&", "||", "|", "(", ")", '"', "^", "%a",
-              "@", "echo ", "for %a in (x y) do ", "if exist *.txt ", ".", "*", ">&", "3>", "nul", "ping -n 1 "]
+              "@", "echo ", "for %a in (x y) do ", "if exist *.txt ", ".", "*", ">&", "3>", "nul", "ping -n 1 ",
+              '"x y"', '"a>b"', '""', '"&"', '"(x)"', 'start "" /b ', "\n"]
     rng = random.Random(7)
 
     def parsed(line: str) -> str:
         try:
-            return repr(cmd.parse(line))
-        except cmd.CmdSyntaxError as exc:
+            return repr(cmdsyntax.parse(line))
+        except cmdsyntax.CmdSyntaxError as exc:
             return f"error: {exc}"
 
     lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(4000)]
     lines.append(windows_parallel_command(["10.0.0.1", "10.0.0.2"], 1, 1.0, "abcd"))
     fast = [parsed(line) for line in lines]
-    plain = cmd._Parser._plain_simple
+    plain = cmdsyntax._Parser._plain_simple
     try:
-        cmd._Parser._plain_simple = lambda self, quiet: None  # type: ignore[method-assign]
+        cmdsyntax._Parser._plain_simple = lambda self, quiet: None  # type: ignore[method-assign]
         slow = [parsed(line) for line in lines]
     finally:
-        cmd._Parser._plain_simple = plain  # type: ignore[method-assign]
+        cmdsyntax._Parser._plain_simple = plain  # type: ignore[method-assign]
     assert fast == slow
     assert sum(not f.startswith("error") for f in fast) > 1000  # most lines parse: the comparison means something
 
