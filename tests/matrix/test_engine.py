@@ -160,7 +160,7 @@ def test_predicted_matrix_marks_conflicts_and_does_not_count_them_failed():
 
 def test_a_no_route_line_in_german_is_unreachable_not_an_error():
     """ping.exe in German prints no statistics for a local 'general failure': still a real unreachable."""
-    from labkit.matrix.engine import _judge
+    from labkit.matrix.readings import _judge
 
     seen = _judge("\r\nPing wird ausgeführt für 10.9.9.9 mit 32 Bytes Daten:\r\nAllgemeiner Fehler.\r\n", "windows", "ssh")
     assert seen.verdict == "unreachable" and seen.reason == "Allgemeiner Fehler.", seen
