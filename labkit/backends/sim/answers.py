@@ -86,7 +86,7 @@ class Answers:
         # (a table's key, a class of sources) -> target -> (what it prints for them, its slot): every
         # member of the class gets the same, except for its own addresses (`_owned`)
         self._by_source: dict[tuple[Any, int], tuple[dict[str, Any], dict[str, int]]] = {}
-        self._owned: dict[str, list[str]] = {}  # node -> the targets it answers as (their owner)
+        self._owned: dict[str, dict[str, None]] = {}  # node -> the targets it answers as (their owner), once each
 
     def _fresh(self) -> Predictor:
         predictor = self.world.predictor()
@@ -122,7 +122,7 @@ class Answers:
         if found is None:
             return None
         if isinstance(found, tuple):
-            self._owned.setdefault(found[1].node, []).append(target)
+            self._owned.setdefault(found[1].node, {})[target] = None  # one record per table: the same target again
             return found[0], found[1].node, [None, None, None]
         return -1, "", [None, None, None]
 
