@@ -326,6 +326,13 @@ def profile(sizes: list[int]) -> None:
             stats.strip_dirs().sort_stats("tottime").print_stats(25)
 
 
+def machine() -> str:
+    """The cores and the load average: whether a run was quiet is part of what its figures mean."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None  # not on Windows
+    said = f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else "load not known here"
+    return f"machine: {os.cpu_count()} cores, {said}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10,100,1000", help="comma-separated VM counts (default 10,100,1000)")
@@ -343,6 +350,7 @@ def main() -> None:
     sizes = sorted({int(s) for s in ("10,100" if a.quick else a.sizes).split(",") if s.strip()})
     if a.profile:
         return profile(sizes)
+    print(machine(), file=sys.stderr, flush=True)
     rows = []
     for phase in ("predict", "run"):
         for n in sizes:
@@ -353,6 +361,8 @@ def main() -> None:
                 r["ratio"] = r["us_per_cell"] / base["us_per_cell"]
     win = [windows_row(t) for t in WINDOWS_TARGETS] if a.windows else []
     report(rows, sizes[0], win)
+    print(f"\n{machine()} (after); the goals are for a quiet machine: a load near the core count or above "
+          "means other work shared the cores")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"goal": {"n": GOAL_N, "seconds": GOAL_S, "mb": GOAL_MB}, "rows": rows, "windows": win}, f, indent=2)
