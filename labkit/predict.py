@@ -28,6 +28,10 @@ from labkit.topology import LAN, WAN, Endpoint, Iface, Node, Topology
 MAX_HOPS = 16
 
 
+# a verdict's expectation by its `reachable` (a table: a million-cell matrix reads it per cell, in C)
+EXPECTATION_OF: dict[bool | None, Expectation | None] = {True: "reachable", False: "unreachable", None: None}
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     reachable: bool | None  # None: cannot be predicted (address conflict)
@@ -36,7 +40,7 @@ class Verdict:
 
     @property
     def expectation(self) -> Expectation | None:
-        return None if self.reachable is None else ("reachable" if self.reachable else "unreachable")
+        return EXPECTATION_OF[self.reachable]
 
 
 class Conflict(Exception):

@@ -30,7 +30,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from labkit.errors import InputError
 from labkit.yamlcompose import Composer, Loc, dotted
 
-__all__ = ["MAX_BYTES", "Loc", "Source", "dotted", "load", "loads", "shared_reads"]
+__all__ = ["MAX_BYTES", "Loc", "Source", "dotted", "load", "loads", "read_text", "shared_reads"]
 
 MAX_BYTES = 1536 * 1024  # 1.5 MiB: a 5000-VM inventory is 0.5-1 MiB, and parsing (pure Python) 1.5 MiB takes ~4 s
 
@@ -100,6 +100,13 @@ def load(path: str | Path) -> Source:
     if shared is not None:
         shared[key] = source
     return source
+
+
+def read_text(path: str | Path) -> str:
+    """A file's text read as labkit reads its YAML (a regular file, at most MAX_BYTES, UTF-8, no
+    control characters), for a file that may be in another format (an Ansible INI inventory)."""
+    name = str(path)
+    return _text(_read(path, name)[0], name)
 
 
 def _not_regular(mode: int) -> str | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.errors import InputError
-from labkit.yamlsrc import MAX_BYTES, Source, load
+from labkit.yamlsrc import Source, loads, read_text
 
 MAX_HOSTS = 10_000  # what ranges may expand to: a typo such as [1:999999] is refused, not expanded
 _HEADER = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
@@ -119,32 +119,15 @@ class AnsibleInventory:
 
 def read(path: Path) -> AnsibleInventory:
     """The inventory at `path`, INI or YAML (by its extension, else by its first line)."""
-    text = _text(path)
+    text = read_text(path)  # once: YAML is parsed from it too
     first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", ";"))), "")
     yaml_like = path.suffix.lower() in (".yml", ".yaml", ".json") or (
         path.suffix.lower() != ".ini" and (_YAML_START.match(first) is not None or first.startswith("{")))
-    inv = _from_yaml(path) if yaml_like else _from_ini(str(path), text)
+    inv = _from_yaml(path, text) if yaml_like else _from_ini(str(path), text)
     inv.group("all")
     inv.check_cycles()
     return inv
 
-
-def _text(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    if len(data) > MAX_BYTES:
-        raise InputError(f"is over {MAX_BYTES // 1024} KiB: too big for an inventory labkit reads", file=str(path))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=str(path), line=line) from None
-
-
-# ---- INI -----------------------------------------------------------------------------------------
 
 def _from_ini(path: str, text: str) -> AnsibleInventory:
     inv = AnsibleInventory(path)
@@ -247,9 +230,9 @@ def _expand(pattern: str, err: Any) -> list[str]:
 
 # ---- YAML ----------------------------------------------------------------------------------------
 
-def _from_yaml(path: Path) -> AnsibleInventory:
+def _from_yaml(path: Path, text: str) -> AnsibleInventory:
     try:
-        source = load(path)
+        source = loads(text, str(path))
     except InputError as exc:
         if "!vault" in exc.message:
             raise InputError(exc.message.split(":")[0] + ": vault-encrypted values are not read (they hold "

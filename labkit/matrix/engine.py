@@ -45,14 +45,12 @@ from labkit.matrix.ping import (
 from labkit.matrix.readings import Readings
 from labkit.results import AddressConflict, Cell, Expectation, MatrixResult, Observation
 from labkit.model import OsFamily, PingMatrix
-from labkit.predict import Predictor, Verdict
+from labkit.predict import EXPECTATION_OF, Predictor, Verdict
 from labkit.state import LabState
 from labkit.topology import Endpoint, Topology
 
 # what a cell would show that was not probed: the source itself and settled cells, which never show it
 _NOT_PROBED = Observation("error", reason="not probed")
-# Verdict.expectation by its `reachable`, read without a property call (a million-cell matrix reads it per cell)
-_EXPECTED: dict[bool | None, Expectation | None] = {True: "reachable", False: "unreachable", None: None}
 _NOT_FOUND = (126, 127)  # sh: the command is missing or cannot run (fping is not installed)
 
 
@@ -293,7 +291,7 @@ def _run_matrix(lab: Lab, step: str, spec: PingMatrix, state: LabState, workers:
         elif row is None:
             cells += _row_cells(src, tg, repeat(None), repeat(None), got)
         else:
-            cells += _row_cells(src, tg, map(_EXPECTED.__getitem__, map(reachable, row)), map(reason, row), got)
+            cells += _row_cells(src, tg, map(EXPECTATION_OF.__getitem__, map(reachable, row)), map(reason, row), got)
     return MatrixResult(step, list(spec.sources), list(spec.targets), cells)
 
 
